@@ -1,0 +1,69 @@
+// SwiGLU's elementwise part and softmax.
+import { exp_f32, exp_f32x4, hmax, hsum } from "./vmath";
+
+/**
+ * out (rows, inter) = silu(gate) · up, where gu (rows, 2·inter) holds [gate | up]
+ * per row (the official gate_up_proj(x).chunk(2, -1)); silu(g) = g / (1 + e^-g).
+ */
+export function swiglu(gu: usize, rows: i32, inter: i32, out: usize): void {
+  const one = f32x4.splat(1);
+  for (let r = 0; r < rows; r++) {
+    const gate = gu + <usize>(r * 2 * inter) * 4;
+    const up = gate + <usize>inter * 4;
+    const dst = out + <usize>(r * inter) * 4;
+    let j = 0;
+    for (; j + 4 <= inter; j += 4) {
+      const o = <usize>j * 4;
+      const g = v128.load(gate + o);
+      const silu = f32x4.div(g, f32x4.add(one, exp_f32x4(f32x4.neg(g))));
+      v128.store(dst + o, f32x4.mul(silu, v128.load(up + o)));
+    }
+    for (; j < inter; j++) {
+      const o = <usize>j * 4;
+      const g = load<f32>(gate + o);
+      store<f32>(dst + o, (g / (<f32>1 + exp_f32(-g))) * load<f32>(up + o));
+    }
+  }
+}
+
+/** Row-wise softmax(scale · x) in place over `rows` rows of `cols` floats (row stride ld); scale > 0. */
+export function softmax_rows(x: usize, rows: i32, cols: i32, ld: i32, scale: f32): void {
+  for (let r = 0; r < rows; r++) {
+    const row = x + <usize>(r * ld) * 4;
+    let vmax = f32x4.splat(-Infinity);
+    let j = 0;
+    for (; j + 4 <= cols; j += 4) vmax = f32x4.max(vmax, v128.load(row + <usize>j * 4));
+    let m = hmax(vmax);
+    for (; j < cols; j++) m = max(m, load<f32>(row + <usize>j * 4));
+
+    const vs = f32x4.splat(scale);
+    const vshift = f32x4.splat(m * scale);
+    let vsum = f32x4.splat(0);
+    j = 0;
+    for (; j + 4 <= cols; j += 4) {
+      const p = row + <usize>j * 4;
+      const e = exp_f32x4(f32x4.sub(f32x4.mul(v128.load(p), vs), vshift));
+      v128.store(p, e);
+      vsum = f32x4.add(vsum, e);
+    }
+    let sum = hsum(vsum);
+    for (; j < cols; j++) {
+      const p = row + <usize>j * 4;
+      const e = exp_f32(load<f32>(p) * scale - m * scale);
+      store<f32>(p, e);
+      sum += e;
+    }
+
+    const inv: f32 = <f32>1 / sum;
+    const vinv = f32x4.splat(inv);
+    j = 0;
+    for (; j + 4 <= cols; j += 4) {
+      const p = row + <usize>j * 4;
+      v128.store(p, f32x4.mul(v128.load(p), vinv));
+    }
+    for (; j < cols; j++) {
+      const p = row + <usize>j * 4;
+      store<f32>(p, load<f32>(p) * inv);
+    }
+  }
+}

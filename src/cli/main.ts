@@ -1,0 +1,185 @@
+// `trm`: convert official checkpoints, run the recursion, solve puzzles.
+// Results go to stdout as JSON; progress and errors go to stderr.
+import { parseArgs } from "node:util";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { basename, join, resolve } from "node:path";
+import { TrmError } from "../errors.ts";
+import { convert } from "../convert/convert.ts";
+import { MANIFEST_FILE, WEIGHTS_FILE } from "../engine/pack.ts";
+import { nodeKernelModule, readPackDir } from "../engine/node.ts";
+import { checkPuzzles } from "../engine/inputs.ts";
+import { type HaltMode, type Network, recurse } from "../engine/recursion.ts";
+import { ReferenceNetwork } from "../engine/reference.ts";
+import { WasmNetwork } from "../engine/wasm-network.ts";
+import { TASKS, type TaskName } from "../engine/config.ts";
+
+const VERSION = "0.1.0";
+
+const USAGE = `usage:
+  trm convert <checkpoint> --config all_config.yaml [--dataset dataset.json] [--seq-len N]
+              [--vocab-size N] [--num-puzzle-identifiers N] [--dtype f32|bf16] [--task NAME] [--name NAME] --out <dir>
+  trm run --model <dir> --input <file.json> [--steps N] [--halt fixed|adaptive] [--logits] [--engine wasm|reference]
+  trm solve --model <dir> --task sudoku|maze|tokens --input <file> [--steps N] [--halt fixed|adaptive]
+  trm solve --url <worker url> --model-name <name> --task ... --input <file> [--steps N] [--halt ...]`;
+
+class UsageError extends Error {}
+
+function intOption(v: string | undefined, name: string, min = 1): number | undefined {
+  if (v === undefined) return undefined;
+  if (!/^\d+$/.test(v) || Number(v) < min) throw new UsageError(`--${name} must be an integer >= ${min}, got ${JSON.stringify(v)}`);
+  return Number(v);
+}
+
+export function haltOption(v: string | undefined): HaltMode {
+  if (v === undefined || v === "fixed" || v === "adaptive") return v ?? "fixed";
+  throw new UsageError(`--halt must be fixed or adaptive, got ${JSON.stringify(v)}`);
+}
+
+async function readText(path: string, what: string): Promise<string> {
+  try {
+    return await readFile(path, "utf8");
+  } catch {
+    throw new UsageError(`cannot read ${what} ${path}`);
+  }
+}
+
+async function convertCommand(argv: string[]): Promise<void> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      config: { type: "string" },
+      dataset: { type: "string" },
+      "seq-len": { type: "string" },
+      "vocab-size": { type: "string" },
+      "num-puzzle-identifiers": { type: "string" },
+      dtype: { type: "string" },
+      task: { type: "string" },
+      name: { type: "string" },
+      out: { type: "string" },
+    },
+  });
+  if (positionals.length !== 1) throw new UsageError("convert takes exactly one checkpoint file");
+  if (!values.config) throw new UsageError("convert needs --config all_config.yaml");
+  if (!values.out) throw new UsageError("convert needs --out <dir>");
+  if (values.dtype !== undefined && values.dtype !== "f32" && values.dtype !== "bf16") throw new UsageError(`--dtype must be f32 or bf16, got ${values.dtype}`);
+  if (values.task !== undefined && !TASKS.includes(values.task as TaskName)) throw new UsageError(`--task must be one of ${TASKS.join(", ")}`);
+  const [checkpointPath] = positionals;
+  let checkpoint: Uint8Array;
+  try {
+    checkpoint = new Uint8Array(await readFile(checkpointPath));
+  } catch {
+    throw new UsageError(`cannot read checkpoint ${checkpointPath}`);
+  }
+  const out = resolve(values.out);
+  const result = await convert({
+    checkpoint,
+    checkpointName: checkpointPath,
+    configYaml: await readText(values.config, "config"),
+    configName: values.config,
+    datasetJson: values.dataset ? await readText(values.dataset, "dataset") : undefined,
+    datasetName: values.dataset,
+    seqLen: intOption(values["seq-len"], "seq-len"),
+    vocabSize: intOption(values["vocab-size"], "vocab-size"),
+    numPuzzleIdentifiers: intOption(values["num-puzzle-identifiers"], "num-puzzle-identifiers"),
+    dtype: values.dtype as "f32" | "bf16" | undefined,
+    task: values.task as TaskName | undefined,
+    name: values.name ?? basename(out),
+    converter: `trm-worker ${VERSION}`,
+  });
+  await mkdir(out, { recursive: true });
+  await writeFile(join(out, WEIGHTS_FILE), result.safetensors);
+  await writeFile(join(out, MANIFEST_FILE), JSON.stringify(result.manifest, null, 2) + "\n");
+  for (const note of result.notes) process.stderr.write(`trm convert: ${note}\n`);
+  const w = result.manifest.weights;
+  process.stderr.write(`trm convert: wrote ${out} (${w.parameters} parameters, ${w.dtype}, ${w.bytes} bytes)\n`);
+}
+
+async function runCommand(argv: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      model: { type: "string" },
+      input: { type: "string" },
+      steps: { type: "string" },
+      halt: { type: "string" },
+      logits: { type: "boolean", default: false },
+      engine: { type: "string", default: "wasm" },
+      quiet: { type: "boolean", default: false },
+    },
+  });
+  if (!values.model) throw new UsageError("run needs --model <dir>");
+  if (!values.input) throw new UsageError("run needs --input <file.json>");
+  if (values.engine !== "wasm" && values.engine !== "reference") throw new UsageError(`--engine must be wasm or reference, got ${values.engine}`);
+  const halt = haltOption(values.halt);
+  const pack = await readPackDir(values.model);
+  const maxSteps = intOption(values.steps, "steps") ?? pack.config.arch.halt_max_steps;
+  let input: { inputs?: unknown; puzzle_identifiers?: unknown };
+  try {
+    input = JSON.parse(await readText(values.input, "input"));
+  } catch (e) {
+    if (e instanceof UsageError) throw e;
+    throw new TrmError("bad_input_json", `${values.input} is not valid JSON: ${(e as Error).message}`);
+  }
+  const puzzles = checkPuzzles(pack.config, input?.inputs, input?.puzzle_identifiers);
+  const net: Network<unknown> =
+    values.engine === "wasm" ? new WasmNetwork(nodeKernelModule(), pack.config, pack.weights) : new ReferenceNetwork(pack.config, pack.weights);
+
+  const steps: unknown[] = [];
+  const started = performance.now();
+  for (const report of recurse(net, puzzles, maxSteps, halt)) {
+    const seqs = report.sequences;
+    steps.push({
+      step: report.step,
+      q_halt_logits: seqs.map((s) => s.qHalt),
+      q_continue_logits: seqs.map((s) => s.qContinue),
+      preds: seqs.map((s) => Array.from(s.preds)),
+      halted: seqs.map((s) => s.halted),
+      ...(values.logits ? { logits: seqs.map((s) => rows(s.logits, pack.config.vocab_size)) } : {}),
+    });
+    if (!values.quiet) {
+      const active = seqs.filter((s) => s.steps === report.step).length;
+      process.stderr.write(`trm run: step ${report.step}/${maxSteps}, ${active} sequence(s) computed, ${Math.round(performance.now() - started)} ms\n`);
+    }
+  }
+  process.stdout.write(JSON.stringify({ steps }) + "\n");
+}
+
+/** (rows·cols) → number[][] */
+function rows(m: Float32Array, cols: number): number[][] {
+  return Array.from({ length: m.length / cols }, (_, r) => Array.from(m.subarray(r * cols, (r + 1) * cols)));
+}
+
+async function main(argv: string[]): Promise<void> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case "convert":
+      return convertCommand(rest);
+    case "run":
+      return runCommand(rest);
+    case "--version":
+      process.stdout.write(`trm-worker ${VERSION}\n`);
+      return;
+    case undefined:
+    case "help":
+    case "--help":
+    case "-h":
+      process.stdout.write(USAGE + "\n");
+      return;
+    default:
+      throw new UsageError(`unknown command ${JSON.stringify(command)}`);
+  }
+}
+
+main(process.argv.slice(2)).catch((e: unknown) => {
+  if (e instanceof UsageError || (e instanceof TypeError && (e as { code?: string }).code?.startsWith("ERR_PARSE_ARGS"))) {
+    process.stderr.write(`trm: ${e.message}\n${USAGE}\n`);
+    process.exitCode = 2;
+  } else if (e instanceof TrmError) {
+    process.stderr.write(`trm: error (${e.code}): ${e.message}\n`);
+    process.exitCode = 1;
+  } else {
+    process.stderr.write(`trm: internal error: ${(e as Error)?.stack ?? e}\n`);
+    process.exitCode = 70;
+  }
+});

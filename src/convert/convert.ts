@@ -1,0 +1,216 @@
+// Official checkpoint (+ all_config.yaml, dataset.json) → weight pack.
+// What the tensors tell (vocab, puzzle ids, MLP-T / learned-position length)
+// is inferred and must agree with every other source of the same number.
+import { basename } from "node:path";
+import { parse as parseYaml } from "yaml";
+import { TrmError } from "../errors.ts";
+import {
+  ARCH_DEFAULTS, type ArchConfig, MODEL_DEFAULTS, type ModelConfig, type TaskName, TASKS,
+  effectivePuzzleLen, expectedTensors, swigluWidth, validateConfig,
+} from "../engine/config.ts";
+import {
+  PACK_FORMAT, PACK_FORMAT_VERSION, type PackManifest, WEIGHTS_FILE, parameterCount, sha256Hex, weightsFromTensors,
+} from "../engine/pack.ts";
+import { type RawTensor, encodeSafetensors, float32Bytes, parseSafetensors, toBFloat16, toFloat32 } from "../engine/safetensors.ts";
+import { readTorchCheckpoint } from "./torch-checkpoint.ts";
+
+export interface ConvertOptions {
+  checkpoint: Uint8Array;
+  checkpointName: string;
+  configYaml: string;
+  configName: string;
+  datasetJson?: string;
+  datasetName?: string;
+  seqLen?: number;
+  vocabSize?: number;
+  numPuzzleIdentifiers?: number;
+  dtype?: "f32" | "bf16";
+  task?: TaskName;
+  name: string;
+  converter: string; // "trm-worker <version>"
+}
+
+export interface Converted {
+  manifest: PackManifest;
+  safetensors: Uint8Array;
+  notes: string[]; // what was inferred, for the CLI to print
+}
+
+const ARCH_FIELDS: (keyof ArchConfig)[] = [
+  "H_cycles", "L_cycles", "H_layers", "L_layers", "hidden_size", "expansion", "num_heads", "pos_encodings",
+  "puzzle_emb_ndim", "puzzle_emb_len", "halt_max_steps", "halt_exploration_prob", "forward_dtype", "mlp_t", "no_ACT_continue",
+];
+
+function bad(message: string): never {
+  throw new TrmError("bad_convert", message);
+}
+
+/** Reads the state dict and strips the wrappers torch.compile and ACTLossHead add ("_orig_mod.", "model."). */
+export function readStateDict(bytes: Uint8Array): { tensors: Map<string, RawTensor>; format: string } {
+  const isZip = bytes.length >= 4 && bytes[0] === 0x50 && bytes[1] === 0x4b;
+  const raw = isZip ? readTorchCheckpoint(bytes) : parseSafetensors(bytes).tensors;
+  const tensors = new Map<string, RawTensor>();
+  for (const [key, t] of raw) {
+    const name = key.replace(/^_orig_mod\./, "").replace(/^model\./, "");
+    if (!name.startsWith("inner.")) bad(`state dict key ${key} is not a TinyRecursiveReasoningModel_ACTV1 parameter (expected .../inner.*)`);
+    if (tensors.has(name)) bad(`state dict has ${name} twice (under different prefixes)`);
+    tensors.set(name, t);
+  }
+  return { tensors, format: isZip ? "torch-zip" : "safetensors" };
+}
+
+/** The arch section of all_config.yaml, with the official defaults and `${.field}` interpolations resolved. */
+function readArch(yamlText: string, configName: string): { arch: ArchConfig; extras: Record<string, unknown> } {
+  let doc: unknown;
+  try {
+    doc = parseYaml(yamlText);
+  } catch (e) {
+    bad(`${configName} is not valid YAML: ${(e as Error).message}`);
+  }
+  const root = doc as Record<string, unknown>;
+  const archIn = root?.arch as Record<string, unknown> | undefined;
+  if (!archIn || typeof archIn !== "object") bad(`${configName} has no arch: section (expected the all_config.yaml that pretrain.py writes)`);
+  const resolve = (v: unknown): unknown => {
+    const m = typeof v === "string" ? /^\$\{\.(\w+)\}$/.exec(v) : null;
+    return m ? resolve(archIn[m[1]]) : v;
+  };
+  const arch: Record<string, unknown> = {};
+  for (const f of ARCH_FIELDS) arch[f] = archIn[f] !== undefined ? resolve(archIn[f]) : ARCH_DEFAULTS[f];
+  const missing = ARCH_FIELDS.filter((f) => arch[f] === undefined);
+  if (missing.length) bad(`${configName} arch is missing ${missing.join(", ")}`);
+  if (archIn.name !== undefined && !String(archIn.name).includes("trm@TinyRecursiveReasoningModel_ACTV1")) {
+    bad(`${configName} arch.name is ${archIn.name}; only recursive_reasoning.trm@TinyRecursiveReasoningModel_ACTV1 is supported`);
+  }
+  // Not official all_config.yaml keys, but written by some tools (and by the shared golden cases).
+  const added = (root.golden_added ?? {}) as Record<string, Record<string, unknown>>;
+  const extras = {
+    ...(added.dataset_metadata ?? {}),
+    ...(added.model_defaults_not_in_official_yaml ?? {}),
+    ...(archIn.rms_norm_eps !== undefined ? { rms_norm_eps: archIn.rms_norm_eps } : {}),
+    ...(archIn.rope_theta !== undefined ? { rope_theta: archIn.rope_theta } : {}),
+  };
+  return { arch: arch as unknown as ArchConfig, extras };
+}
+
+/** Collects one number from several sources; they must agree. */
+class Resolver {
+  private values = new Map<string, { value: number; source: string }>();
+  readonly notes: string[] = [];
+
+  offer(field: string, value: unknown, source: string): void {
+    if (value === undefined || value === null) return;
+    if (typeof value !== "number" || !Number.isFinite(value)) bad(`${field} from ${source} is not a number: ${JSON.stringify(value)}`);
+    const have = this.values.get(field);
+    if (have && have.value !== value) bad(`${field} is ${have.value} according to ${have.source} but ${value} according to ${source}`);
+    if (!have) this.values.set(field, { value, source });
+  }
+
+  get(field: string, hint: string): number {
+    const v = this.values.get(field);
+    if (!v) bad(`cannot determine ${field}: ${hint}`);
+    this.notes.push(`${field} = ${v.value} (from ${v.source})`);
+    return v.value;
+  }
+}
+
+function inferTask(cfg: ModelConfig): TaskName {
+  if (cfg.vocab_size === 11 && cfg.seq_len === 81) return "sudoku";
+  if (cfg.vocab_size === 6 && Number.isInteger(Math.sqrt(cfg.seq_len))) return "maze";
+  if (cfg.vocab_size === 12 && cfg.seq_len === 900) return "arc";
+  return "tokens";
+}
+
+export async function convert(opts: ConvertOptions): Promise<Converted> {
+  const { tensors, format } = readStateDict(opts.checkpoint);
+  const { arch, extras } = readArch(opts.configYaml, opts.configName);
+  const r = new Resolver();
+
+  let dataset: Record<string, unknown> = {};
+  if (opts.datasetJson !== undefined) {
+    try {
+      dataset = JSON.parse(opts.datasetJson);
+    } catch (e) {
+      bad(`${opts.datasetName} is not valid JSON: ${(e as Error).message}`);
+    }
+  }
+  r.offer("seq_len", opts.seqLen, "--seq-len");
+  r.offer("vocab_size", opts.vocabSize, "--vocab-size");
+  r.offer("num_puzzle_identifiers", opts.numPuzzleIdentifiers, "--num-puzzle-identifiers");
+  for (const f of ["seq_len", "vocab_size", "num_puzzle_identifiers"]) {
+    r.offer(f, dataset[f], opts.datasetName ?? "dataset.json");
+    r.offer(f, extras[f], opts.configName);
+  }
+
+  // What the tensors tell.
+  const P = effectivePuzzleLen(arch);
+  const shape = (name: string) => tensors.get(name)?.shape;
+  const embed = shape("inner.embed_tokens.embedding_weight");
+  if (!embed || embed.length !== 2) bad("checkpoint has no 2-D inner.embed_tokens.embedding_weight");
+  r.offer("vocab_size", embed[0], "the embed_tokens tensor");
+  const puzzle = shape("inner.puzzle_emb.weights");
+  if (puzzle) r.offer("num_puzzle_identifiers", puzzle[0], "the puzzle_emb.weights tensor");
+  else if (arch.puzzle_emb_ndim === 0) r.offer("num_puzzle_identifiers", 1, "puzzle_emb_ndim 0 (no puzzle embedding)");
+  const pos = shape("inner.embed_pos.embedding_weight");
+  if (pos) r.offer("seq_len", pos[0] - P, `the embed_pos tensor (${pos[0]} positions - puzzle_emb_len ${P})`);
+  const mlpT = shape("inner.L_level.layers.0.mlp_t.down_proj.weight");
+  if (mlpT) r.offer("seq_len", mlpT[0] - P, `the mlp_t tensors (${mlpT[0]} positions - puzzle_emb_len ${P})`);
+
+  const rmsEps = extras.rms_norm_eps !== undefined ? Number(extras.rms_norm_eps) : MODEL_DEFAULTS.rms_norm_eps;
+  const ropeTheta = extras.rope_theta !== undefined ? Number(extras.rope_theta) : MODEL_DEFAULTS.rope_theta;
+  const config = validateConfig({
+    arch,
+    seq_len: r.get("seq_len", "pass --seq-len or --dataset dataset.json (the attention model's tensors do not fix it)"),
+    vocab_size: r.get("vocab_size", "pass --vocab-size or --dataset"),
+    num_puzzle_identifiers: r.get("num_puzzle_identifiers", "pass --num-puzzle-identifiers or --dataset"),
+    puzzle_emb_len: P,
+    rms_norm_eps: rmsEps,
+    rope_theta: ropeTheta,
+  });
+  if (mlpT) r.notes.push(`MLP-T width ${swigluWidth(P + config.seq_len, arch.expansion)} over ${P + config.seq_len} positions`);
+
+  // Every tensor against the config (names, shapes), then the output dtype.
+  weightsFromTensors(config, (n) => tensors.get(n), [...tensors.keys()]);
+  const dtype = opts.dtype ?? "f32";
+  const out: [string, RawTensor][] = expectedTensors(config).map(({ name }) => {
+    const t = tensors.get(name)!;
+    const values = toFloat32(t);
+    return [name, { dtype: dtype === "f32" ? "F32" : "BF16", shape: t.shape, data: dtype === "f32" ? float32Bytes(values) : toBFloat16(values) }];
+  });
+  const sourceDtypes: Record<string, number> = {};
+  for (const t of tensors.values()) sourceDtypes[t.dtype] = (sourceDtypes[t.dtype] ?? 0) + 1;
+
+  const task = opts.task ?? inferTask(config);
+  if (!TASKS.includes(task)) bad(`--task must be one of ${TASKS.join(", ")}`);
+  const safetensors = encodeSafetensors(out, { format: "pt", source: "trm-worker convert" });
+  const manifest: PackManifest = {
+    format: PACK_FORMAT,
+    format_version: PACK_FORMAT_VERSION,
+    name: opts.name,
+    task,
+    arch: config.arch,
+    seq_len: config.seq_len,
+    vocab_size: config.vocab_size,
+    num_puzzle_identifiers: config.num_puzzle_identifiers,
+    puzzle_emb_len: config.puzzle_emb_len,
+    rms_norm_eps: config.rms_norm_eps,
+    rope_theta: config.rope_theta,
+    weights: {
+      file: WEIGHTS_FILE,
+      dtype,
+      bytes: safetensors.byteLength,
+      sha256: await sha256Hex(safetensors),
+      parameters: parameterCount(config),
+    },
+    provenance: {
+      source: basename(opts.checkpointName),
+      source_format: format,
+      source_sha256: await sha256Hex(opts.checkpoint),
+      source_dtypes: sourceDtypes,
+      config: basename(opts.configName),
+      ...(opts.datasetName ? { dataset: basename(opts.datasetName) } : {}),
+      converter: opts.converter,
+      converted_at: new Date().toISOString(),
+    },
+  };
+  return { manifest, safetensors, notes: [...r.notes, `task = ${task}${opts.task ? "" : " (inferred)"}`] };
+}

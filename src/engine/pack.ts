@@ -1,0 +1,173 @@
+// A model pack: model.json (config, task, checksum, provenance) plus
+// model.safetensors (the official state dict without the "_orig_mod.model." prefix).
+// Loading verifies the checksum and every tensor against the config, then
+// lays all weights out as float32 views into one flat buffer.
+import { TrmError } from "../errors.ts";
+import { type ArchConfig, type ModelConfig, type TaskName, TASKS, expectedTensors, validateConfig } from "./config.ts";
+import { type RawTensor, numel, parseSafetensors, toFloat32 } from "./safetensors.ts";
+
+export const PACK_FORMAT = "trm-pack";
+export const PACK_FORMAT_VERSION = 1;
+export const WEIGHTS_FILE = "model.safetensors";
+export const MANIFEST_FILE = "model.json";
+
+export interface PackManifest {
+  format: typeof PACK_FORMAT;
+  format_version: number;
+  name: string;
+  task: TaskName;
+  arch: ArchConfig;
+  seq_len: number;
+  vocab_size: number;
+  num_puzzle_identifiers: number;
+  puzzle_emb_len: number; // effective
+  rms_norm_eps: number;
+  rope_theta: number;
+  weights: {
+    file: string;
+    dtype: "f32" | "bf16";
+    bytes: number;
+    sha256: string;
+    parameters: number;
+  };
+  provenance: Record<string, unknown>;
+}
+
+export interface LayerWeights {
+  qkv: Float32Array | null; // (3H, H) attention only
+  o: Float32Array | null; // (H, H) attention only
+  mlpTGateUp: Float32Array | null; // (2·It, P+seq) MLP-T only
+  mlpTDown: Float32Array | null; // (P+seq, It) MLP-T only
+  gateUp: Float32Array; // (2·I, H)
+  down: Float32Array; // (H, I)
+}
+
+export interface Weights {
+  HInit: Float32Array; // (H)
+  LInit: Float32Array; // (H)
+  embedTokens: Float32Array; // (V, H)
+  embedPos: Float32Array | null; // (P+seq, H) learned positions only
+  puzzleEmb: Float32Array | null; // (ids, puzzle_emb_ndim)
+  lmHead: Float32Array; // (V, H)
+  qHeadW: Float32Array; // (2, H): [halt, continue]
+  qHeadB: Float32Array; // (2)
+  layers: LayerWeights[];
+}
+
+export interface ModelPack {
+  manifest: PackManifest;
+  config: ModelConfig;
+  weights: Weights;
+}
+
+export function manifestConfig(m: PackManifest): ModelConfig {
+  return validateConfig({
+    arch: m.arch,
+    seq_len: m.seq_len,
+    vocab_size: m.vocab_size,
+    num_puzzle_identifiers: m.num_puzzle_identifiers,
+    puzzle_emb_len: m.puzzle_emb_len,
+    rms_norm_eps: m.rms_norm_eps,
+    rope_theta: m.rope_theta,
+  });
+}
+
+function badPack(message: string): never {
+  throw new TrmError("bad_pack", message);
+}
+
+/** Checks the manifest's own fields (the config is checked by manifestConfig). */
+export function parseManifest(json: unknown): PackManifest {
+  if (!json || typeof json !== "object" || Array.isArray(json)) badPack("model.json is not a JSON object");
+  const m = json as PackManifest;
+  if (m.format !== PACK_FORMAT) badPack(`model.json format is ${JSON.stringify(m.format)}, expected "${PACK_FORMAT}"`);
+  if (m.format_version !== PACK_FORMAT_VERSION) badPack(`model.json format_version ${m.format_version} is not supported (expected ${PACK_FORMAT_VERSION})`);
+  if (!TASKS.includes(m.task)) badPack(`model.json task ${JSON.stringify(m.task)} is not one of ${TASKS.join(", ")}`);
+  const w = m.weights;
+  if (!w || typeof w.sha256 !== "string" || !/^[0-9a-f]{64}$/.test(w.sha256)) badPack("model.json weights.sha256 must be 64 lowercase hex digits");
+  if (!Number.isSafeInteger(w.bytes) || w.bytes < 8) badPack("model.json weights.bytes must be the size of the safetensors file");
+  if (w.dtype !== "f32" && w.dtype !== "bf16") badPack(`model.json weights.dtype must be f32 or bf16, got ${JSON.stringify(w.dtype)}`);
+  manifestConfig(m);
+  return m;
+}
+
+export async function sha256Hex(bytes: Uint8Array): Promise<string> {
+  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes as Uint8Array<ArrayBuffer>));
+  return Array.from(digest, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/** Verifies size and checksum, then every tensor against the config; never returns weights from bad bytes. */
+export async function loadPack(manifestJson: unknown, bytes: Uint8Array): Promise<ModelPack> {
+  const manifest = parseManifest(manifestJson);
+  if (bytes.byteLength !== manifest.weights.bytes) {
+    badPack(`weights are ${bytes.byteLength} bytes, model.json says ${manifest.weights.bytes}: truncated or wrong file`);
+  }
+  const digest = await sha256Hex(bytes);
+  if (digest !== manifest.weights.sha256) badPack(`weights sha256 ${digest} does not match model.json (${manifest.weights.sha256}): corrupt or mismatched file`);
+  const config = manifestConfig(manifest);
+  const wantDtype = manifest.weights.dtype === "f32" ? "F32" : "BF16";
+  const { tensors } = parseSafetensors(bytes);
+  const weights = weightsFromTensors(config, (name) => {
+    const t = tensors.get(name);
+    if (t && t.dtype !== wantDtype) badPack(`tensor ${name} is ${t.dtype}, model.json says ${manifest.weights.dtype}`);
+    return t;
+  }, [...tensors.keys()]);
+  return { manifest, config, weights };
+}
+
+/**
+ * Checks that exactly the expected tensors are present with the expected
+ * shapes and copies them, as float32, into one flat buffer of views.
+ */
+export function weightsFromTensors(
+  config: ModelConfig,
+  get: (name: string) => RawTensor | undefined,
+  names: string[],
+): Weights {
+  const specs = expectedTensors(config);
+  const expected = new Set(specs.map((s) => s.name));
+  const extra = names.filter((n) => !expected.has(n));
+  if (extra.length) throw new TrmError("bad_weights", `unexpected tensors for this config: ${extra.join(", ")}`);
+  const flat = new Float32Array(specs.reduce((n, s) => n + numel(s.shape), 0));
+  const views = new Map<string, Float32Array>();
+  let offset = 0;
+  for (const spec of specs) {
+    const t = get(spec.name);
+    if (!t) throw new TrmError("bad_weights", `missing tensor ${spec.name} (shape [${spec.shape}])`);
+    if (t.shape.length !== spec.shape.length || t.shape.some((s, i) => s !== spec.shape[i])) {
+      throw new TrmError("bad_weights", `tensor ${spec.name} has shape [${t.shape}], the config needs [${spec.shape}]`);
+    }
+    const view = flat.subarray(offset, offset + numel(spec.shape));
+    view.set(toFloat32(t));
+    views.set(spec.name, view);
+    offset += view.length;
+  }
+  const v = (name: string) => views.get(name) ?? null;
+  const must = (name: string) => views.get(name)!;
+  return {
+    HInit: must("inner.H_init"),
+    LInit: must("inner.L_init"),
+    embedTokens: must("inner.embed_tokens.embedding_weight"),
+    embedPos: v("inner.embed_pos.embedding_weight"),
+    puzzleEmb: v("inner.puzzle_emb.weights"),
+    lmHead: must("inner.lm_head.weight"),
+    qHeadW: must("inner.q_head.weight"),
+    qHeadB: must("inner.q_head.bias"),
+    layers: Array.from({ length: config.arch.L_layers }, (_, i) => {
+      const p = `inner.L_level.layers.${i}`;
+      return {
+        qkv: v(`${p}.self_attn.qkv_proj.weight`),
+        o: v(`${p}.self_attn.o_proj.weight`),
+        mlpTGateUp: v(`${p}.mlp_t.gate_up_proj.weight`),
+        mlpTDown: v(`${p}.mlp_t.down_proj.weight`),
+        gateUp: must(`${p}.mlp.gate_up_proj.weight`),
+        down: must(`${p}.mlp.down_proj.weight`),
+      };
+    }),
+  };
+}
+
+/** Parameter count of a config (every tensor of the state dict). */
+export function parameterCount(config: ModelConfig): number {
+  return expectedTensors(config).reduce((n, s) => n + numel(s.shape), 0);
+}

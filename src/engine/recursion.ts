@@ -1,0 +1,111 @@
+// The TRM recursion (official trm.py, TinyRecursiveReasoningModel_ACTV1):
+// every supervision step runs H_cycles times
+//   { L_cycles times z_L = net(z_L, z_H + x);  z_H = net(z_H, z_L) }
+// then reads the answer from z_H (lm_head) and the halting logits from its
+// first position (q_head). The carry (z_H, z_L) persists across steps.
+// Network implementations (scalar reference, WASM SIMD) supply `net`.
+import type { ModelConfig } from "./config.ts";
+import { type Puzzle } from "./inputs.ts";
+
+/** One sequence's carry and input, kept outside any network between steps. */
+export interface SequenceState {
+  x: Float32Array; // (P + seq, H) input embeddings
+  zH: Float32Array; // (P + seq, H)
+  zL: Float32Array; // (P + seq, H)
+}
+
+export interface Readout {
+  logits: Float32Array[]; // per sequence (seq, V)
+  qHalt: Float32Array; // (B)
+  qContinue: Float32Array; // (B)
+}
+
+/**
+ * A network over a batch of sequences; T is its handle for a (B, P + seq, H)
+ * activation. All calls are synchronous: the workspace is only valid inside
+ * one supervision step, so nothing in it survives an await.
+ */
+export interface Network<T> {
+  readonly config: ModelConfig;
+  /** A fresh carry (H_init / L_init broadcast over positions) and the input embeddings. */
+  start(puzzle: Puzzle): SequenceState;
+  /** Copies the sequences into working buffers. */
+  load(batch: SequenceState[]): { zH: T; zL: T; x: T };
+  /** z = L_level(z, a + b): z + (a + b), then every block. */
+  update(z: T, a: T, b?: T): void;
+  /** lm_head on the token positions of z_H; q_head on position 0. */
+  readout(zH: T): Readout;
+  /** Copies the carries back into the sequences. */
+  store(batch: SequenceState[]): void;
+}
+
+/** One supervision step for a batch, in place on the sequences' carries. */
+export function supervisionStep<T>(net: Network<T>, batch: SequenceState[]): Readout {
+  const { H_cycles, L_cycles } = net.config.arch;
+  const { zH, zL, x } = net.load(batch);
+  for (let h = 0; h < H_cycles; h++) {
+    for (let l = 0; l < L_cycles; l++) net.update(zL, zH, x); // z_L = net(z_L, z_H + x)
+    net.update(zH, zL); // z_H = net(z_H, z_L)
+  }
+  const out = net.readout(zH);
+  net.store(batch);
+  return out;
+}
+
+export type HaltMode = "fixed" | "adaptive";
+
+export interface SequenceStep {
+  logits: Float32Array; // (seq, V)
+  preds: Int32Array; // (seq) argmax, first index on ties
+  qHalt: number;
+  qContinue: number;
+  halted: boolean;
+  steps: number; // supervision steps this sequence has run
+}
+
+export interface StepReport {
+  step: number;
+  sequences: SequenceStep[]; // a halted sequence repeats its last result
+}
+
+/**
+ * Runs up to maxSteps supervision steps, yielding after each. "fixed" is the
+ * official evaluation (every sequence runs all steps); "adaptive" stops a
+ * sequence at its first step whose Q-head says halt (q_halt > 0, or
+ * q_halt > q_continue when the model was trained with the continue loss).
+ */
+export function* recurse<T>(net: Network<T>, puzzles: Puzzle[], maxSteps: number, halt: HaltMode): Generator<StepReport> {
+  const states = puzzles.map((p) => net.start(p));
+  const last: SequenceStep[] = [];
+  const wantsHalt = (qHalt: number, qContinue: number) => (net.config.arch.no_ACT_continue ? qHalt > 0 : qHalt > qContinue);
+  for (let step = 1; step <= maxSteps; step++) {
+    const active = puzzles.map((_, i) => i).filter((i) => !last[i]?.halted);
+    if (active.length === 0) return;
+    const out = supervisionStep(net, active.map((i) => states[i]));
+    active.forEach((i, j) => {
+      const qHalt = out.qHalt[j];
+      const qContinue = out.qContinue[j];
+      last[i] = {
+        logits: out.logits[j],
+        preds: argmaxRows(out.logits[j], net.config.vocab_size),
+        qHalt,
+        qContinue,
+        halted: step >= maxSteps || (halt === "adaptive" && wantsHalt(qHalt, qContinue)),
+        steps: step,
+      };
+    });
+    yield { step, sequences: [...last] };
+  }
+}
+
+/** Row-wise argmax of a (rows, cols) matrix; the first index wins ties, like torch.argmax. */
+export function argmaxRows(m: Float32Array, cols: number): Int32Array {
+  const rows = m.length / cols;
+  const out = new Int32Array(rows);
+  for (let r = 0; r < rows; r++) {
+    let best = 0;
+    for (let c = 1; c < cols; c++) if (m[r * cols + c] > m[r * cols + best]) best = c;
+    out[r] = best;
+  }
+  return out;
+}

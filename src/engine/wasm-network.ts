@@ -1,0 +1,241 @@
+// The TRM network on the WASM SIMD kernels. Linear weights are packed into
+// GEMM panels once, at construction; activations live in the same memory
+// and are sized for the largest batch seen so far. Everything here runs
+// synchronously inside one supervision step (see recursion.ts), so requests
+// interleaving at awaits never see each other's buffers half-written.
+import { type Dims, type ModelConfig, dims } from "./config.ts";
+import { inputEmbeddings, ropeTables, type Puzzle } from "./inputs.ts";
+import { Arena, ensureMemory, instantiateKernels, type Kernels } from "./kernels.ts";
+import type { Weights } from "./pack.ts";
+import type { Network, Readout, SequenceState } from "./recursion.ts";
+
+// Rows of the channel MLP per GEMM: bounds its (rows, 2·inter) scratch.
+const MLP_ROWS = 128;
+
+interface PackedLayer {
+  qkv: number; // panels of qkv_projᵀ (H, 3H)
+  o: number; // o_projᵀ (H, H)
+  mlpTGateUp: number; // (P+seq, 2·It)
+  mlpTDown: number; // (It, P+seq)
+  gateUp: number; // (H, 2·I)
+  down: number; // (I, H)
+}
+
+interface Activations {
+  capacity: number; // sequences
+  zH: number; // (B, P+seq, H)
+  zL: number; // (B, P+seq, H)
+  x: number; // (B, P+seq, H)
+  inj: number; // (B, P+seq, H) z_H + x
+  qkv: number; // (P+seq, 3H) one sequence
+  attn: number; // (P+seq, H)
+  kpack: number; // panels of kᵀ (d, P+seq)
+  vpack: number; // panels of v (P+seq, d)
+  scores: number; // (query block, P+seq)
+  gu: number; // (MLP_ROWS, 2I)
+  act: number; // (MLP_ROWS, I)
+  tT: number; // (H, P+seq) MLP-T transposed state
+  guT: number; // (H, 2·It)
+  actT: number; // (H, It)
+  logits: number; // (seq, V)
+}
+
+export class WasmNetwork implements Network<number> {
+  readonly config: ModelConfig;
+  private readonly weights: Weights;
+  private readonly d: Dims;
+  private readonly k: Kernels;
+  private readonly memory: WebAssembly.Memory;
+  private readonly layers: PackedLayer[];
+  private readonly lmHead: number; // panels of lm_headᵀ (H, V)
+  private readonly rope: { cos: number; sin: number } | null; // (P+seq, d) each
+  private readonly activationBase: number;
+  private act: Activations | null = null;
+  private batchSize = 0;
+
+  constructor(module: WebAssembly.Module, config: ModelConfig, weights: Weights) {
+    this.config = config;
+    this.weights = weights;
+    this.d = dims(config);
+    const { kernels, memory } = instantiateKernels(module);
+    this.k = kernels;
+    this.memory = memory;
+    const arena = new Arena(kernels.heap_base());
+    const { hidden: H, positions: L, inter, interT, vocab } = this.d;
+
+    // Raw weights go to a staging area at the end of the arena, then are packed below it.
+    const pack = (w: Float32Array, n: number, kdim: number): number => {
+      const out = arena.alloc(kernels.packed_len(kdim, n));
+      const staging = arena.end;
+      ensureMemory(memory, staging + w.byteLength);
+      this.f32().set(w, staging / 4);
+      kernels.pack_nk(staging, n, kdim, kdim, out);
+      return out;
+    };
+    this.layers = weights.layers.map((lw) => ({
+      qkv: lw.qkv ? pack(lw.qkv, 3 * H, H) : 0,
+      o: lw.o ? pack(lw.o, H, H) : 0,
+      mlpTGateUp: lw.mlpTGateUp ? pack(lw.mlpTGateUp, 2 * interT, L) : 0,
+      mlpTDown: lw.mlpTDown ? pack(lw.mlpTDown, L, interT) : 0,
+      gateUp: pack(lw.gateUp, 2 * inter, H),
+      down: pack(lw.down, H, inter),
+    }));
+    this.lmHead = pack(weights.lmHead, vocab, H);
+    if (config.arch.pos_encodings === "rope" && !config.arch.mlp_t) {
+      const tables = ropeTables(config);
+      const cos = arena.alloc(tables.cos.length);
+      const sin = arena.alloc(tables.sin.length);
+      ensureMemory(memory, arena.end);
+      this.f32().set(tables.cos, cos / 4);
+      this.f32().set(tables.sin, sin / 4);
+      this.rope = { cos, sin };
+    } else {
+      this.rope = null;
+    }
+    this.activationBase = arena.end;
+  }
+
+  /** Bytes of wasm memory in use. */
+  get memoryBytes(): number {
+    return this.memory.buffer.byteLength;
+  }
+
+  private f32(): Float32Array {
+    return new Float32Array(this.memory.buffer);
+  }
+
+  /** Lays out activations for `capacity` sequences above the weights. */
+  private activations(capacity: number): Activations {
+    if (this.act && this.act.capacity >= capacity) return this.act;
+    const { hidden: H, positions: L, headDim, inter, interT, seqLen, vocab } = this.d;
+    const arena = new Arena(this.activationBase);
+    const state = capacity * L * H;
+    const attention = !this.config.arch.mlp_t;
+    const mlpT = this.config.arch.mlp_t;
+    const k = this.k;
+    const act: Activations = {
+      capacity,
+      zH: arena.alloc(state),
+      zL: arena.alloc(state),
+      x: arena.alloc(state),
+      inj: arena.alloc(state),
+      qkv: attention ? arena.alloc(L * 3 * H) : 0,
+      attn: attention ? arena.alloc(L * H) : 0,
+      kpack: attention ? arena.alloc(k.packed_len(headDim, L)) : 0,
+      vpack: attention ? arena.alloc(k.packed_len(L, headDim)) : 0,
+      scores: attention ? arena.alloc((k.attention_query_block.value as number) * L) : 0,
+      gu: arena.alloc(MLP_ROWS * 2 * inter),
+      act: arena.alloc(MLP_ROWS * inter),
+      tT: mlpT ? arena.alloc(H * L) : 0,
+      guT: mlpT ? arena.alloc(H * 2 * interT) : 0,
+      actT: mlpT ? arena.alloc(H * interT) : 0,
+      logits: arena.alloc(seqLen * vocab),
+    };
+    ensureMemory(this.memory, arena.end);
+    this.act = act;
+    return act;
+  }
+
+  start(puzzle: Puzzle): SequenceState {
+    const { positions, hidden } = this.d;
+    const zH = new Float32Array(positions * hidden);
+    const zL = new Float32Array(positions * hidden);
+    for (let p = 0; p < positions; p++) {
+      zH.set(this.weights.HInit, p * hidden);
+      zL.set(this.weights.LInit, p * hidden);
+    }
+    return { x: inputEmbeddings(this.config, this.weights, puzzle), zH, zL };
+  }
+
+  load(batch: SequenceState[]) {
+    const a = this.activations(batch.length);
+    this.batchSize = batch.length;
+    const mem = this.f32();
+    const n = this.d.positions * this.d.hidden;
+    batch.forEach((s, b) => {
+      mem.set(s.zH, a.zH / 4 + b * n);
+      mem.set(s.zL, a.zL / 4 + b * n);
+      mem.set(s.x, a.x / 4 + b * n);
+    });
+    return { zH: a.zH, zL: a.zL, x: a.x };
+  }
+
+  store(batch: SequenceState[]): void {
+    const a = this.act!;
+    const mem = this.f32();
+    const n = this.d.positions * this.d.hidden;
+    batch.forEach((s, b) => {
+      s.zH.set(mem.subarray(a.zH / 4 + b * n, a.zH / 4 + (b + 1) * n));
+      s.zL.set(mem.subarray(a.zL / 4 + b * n, a.zL / 4 + (b + 1) * n));
+    });
+  }
+
+  update(z: number, a: number, b?: number): void {
+    const act = this.act!;
+    const n = this.batchSize * this.d.positions * this.d.hidden;
+    if (b !== undefined) {
+      this.k.add(act.inj, a, b, n); // z_H + x first, as the official code adds them
+      this.k.add(z, z, act.inj, n);
+    } else {
+      this.k.add(z, z, a, n);
+    }
+    for (const layer of this.layers) this.block(z, layer);
+  }
+
+  /** Post-norm block over the whole batch: h = norm(h + mix(h)); h = norm(h + mlp(h)). */
+  private block(h: number, w: PackedLayer): void {
+    const k = this.k;
+    const a = this.act!;
+    const { hidden: H, positions: L, heads, headDim, inter, interT } = this.d;
+    const eps = this.config.rms_norm_eps;
+    const rows = this.batchSize * L;
+    for (let s = 0; s < this.batchSize; s++) {
+      const hs = h + s * L * H * 4; // (L, H)
+      if (this.config.arch.mlp_t) {
+        k.transpose(hs, L, H, H, a.tT, L); // (H, L)
+        k.gemm(H, 2 * interT, L, a.tT, L, w.mlpTGateUp, a.guT, 2 * interT, false);
+        k.swiglu(a.guT, H, interT, a.actT);
+        k.gemm(H, L, interT, a.actT, interT, w.mlpTDown, a.tT, L, true); // tT += mlp_t(tT)
+        k.rms_norm_rows(a.tT, H, L, L, eps);
+        k.transpose(a.tT, H, L, L, hs, H);
+      } else {
+        k.gemm(L, 3 * H, H, hs, H, w.qkv, a.qkv, 3 * H, false);
+        if (this.rope) k.rope(a.qkv, L, L, 3 * H, heads, headDim, this.rope.cos, this.rope.sin);
+        k.attention(a.qkv, L, heads, headDim, a.attn, a.kpack, a.vpack, a.scores);
+        k.gemm(L, H, H, a.attn, H, w.o, hs, H, true); // h += o_proj(attn)
+      }
+    }
+    if (!this.config.arch.mlp_t) k.rms_norm_rows(h, rows, H, H, eps);
+    for (let r0 = 0; r0 < rows; r0 += MLP_ROWS) {
+      const m = Math.min(MLP_ROWS, rows - r0);
+      const hr = h + r0 * H * 4;
+      k.gemm(m, 2 * inter, H, hr, H, w.gateUp, a.gu, 2 * inter, false);
+      k.swiglu(a.gu, m, inter, a.act);
+      k.gemm(m, H, inter, a.act, inter, w.down, hr, H, true); // h += mlp(h)
+    }
+    k.rms_norm_rows(h, rows, H, H, eps);
+  }
+
+  readout(zH: number): Readout {
+    const a = this.act!;
+    const { positions: L, hidden: H, puzzleLen: P, seqLen, vocab } = this.d;
+    const w = this.weights;
+    const out: Readout = { logits: [], qHalt: new Float32Array(this.batchSize), qContinue: new Float32Array(this.batchSize) };
+    for (let b = 0; b < this.batchSize; b++) {
+      const z = zH + b * L * H * 4;
+      this.k.gemm(seqLen, vocab, H, z + P * H * 4, H, this.lmHead, a.logits, vocab, false);
+      const mem = this.f32();
+      out.logits.push(mem.slice(a.logits / 4, a.logits / 4 + seqLen * vocab));
+      const z0 = mem.subarray(z / 4, z / 4 + H); // position 0
+      let halt = 0;
+      let cont = 0;
+      for (let i = 0; i < H; i++) {
+        halt += z0[i] * w.qHeadW[i];
+        cont += z0[i] * w.qHeadW[H + i];
+      }
+      out.qHalt[b] = halt + w.qHeadB[0];
+      out.qContinue[b] = cont + w.qHeadB[1];
+    }
+    return out;
+  }
+}
