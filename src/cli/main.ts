@@ -1,7 +1,7 @@
 // `trm`: convert official checkpoints, run the recursion, solve puzzles.
 // Results go to stdout as JSON; progress and errors go to stderr.
 import { parseArgs } from "node:util";
-import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
 import { basename, join, resolve } from "node:path";
 import { TrmError } from "../errors.ts";
 import { convert } from "../convert/convert.ts";
@@ -41,6 +41,12 @@ async function readText(path: string, what: string): Promise<string> {
   } catch {
     throw new UsageError(`cannot read ${what} ${path}`);
   }
+}
+
+async function writeWhole(path: string, data: Uint8Array | string): Promise<void> {
+  const tmp = `${path}.${process.pid}.tmp`;
+  await writeFile(tmp, data);
+  await rename(tmp, path);
 }
 
 async function convertCommand(argv: string[]): Promise<void> {
@@ -87,9 +93,10 @@ async function convertCommand(argv: string[]): Promise<void> {
     name: values.name ?? basename(out),
     converter: `trm-worker ${VERSION}`,
   });
+  // Nothing is written until the conversion has succeeded; each file appears whole (write, then rename).
   await mkdir(out, { recursive: true });
-  await writeFile(join(out, WEIGHTS_FILE), result.safetensors);
-  await writeFile(join(out, MANIFEST_FILE), JSON.stringify(result.manifest, null, 2) + "\n");
+  await writeWhole(join(out, WEIGHTS_FILE), result.safetensors);
+  await writeWhole(join(out, MANIFEST_FILE), JSON.stringify(result.manifest, null, 2) + "\n");
   for (const note of result.notes) process.stderr.write(`trm convert: ${note}\n`);
   const w = result.manifest.weights;
   process.stderr.write(`trm convert: wrote ${out} (${w.parameters} parameters, ${w.dtype}, ${w.bytes} bytes)\n`);

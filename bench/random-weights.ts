@@ -1,0 +1,52 @@
+// Seeded random weights (and puzzles) for any ModelConfig, so the official
+// model sizes can be timed without their checkpoints. Shapes come from
+// expectedTensors and go through weightsFromTensors, so a config that the
+// engine would refuse is refused here too.
+import { type ModelConfig, expectedTensors } from "../src/engine/config.ts";
+import type { Puzzle } from "../src/engine/inputs.ts";
+import { type Weights, weightsFromTensors } from "../src/engine/pack.ts";
+import { type RawTensor, float32Bytes, numel } from "../src/engine/safetensors.ts";
+
+/** mulberry32: uniform in [0, 1), the same sequence for the same seed. */
+export function seededUniform(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Standard normal samples (Box–Muller on seededUniform). */
+export function seededNormal(seed: number): () => number {
+  const uniform = seededUniform(seed);
+  return () => Math.sqrt(-2 * Math.log(1 - uniform())) * Math.cos(2 * Math.PI * uniform());
+}
+
+/**
+ * Every tensor of the config, normal with std 0.6/sqrt(fan_in) for matrices
+ * ([out, in], like the shared golden cases: keeps the recursion stable over
+ * many calls) and std 1 for vectors (H_init, L_init, q_head bias).
+ */
+export function randomWeights(config: ModelConfig, seed = 1): Weights {
+  const normal = seededNormal(seed);
+  const tensors = new Map<string, RawTensor>();
+  for (const { name, shape } of expectedTensors(config)) {
+    const std = shape.length === 2 ? 0.6 / Math.sqrt(shape[1]) : 1;
+    const values = new Float32Array(numel(shape));
+    for (let i = 0; i < values.length; i++) values[i] = std * normal();
+    tensors.set(name, { dtype: "F32", shape, data: float32Bytes(values) });
+  }
+  return weightsFromTensors(config, (name) => tensors.get(name), [...tensors.keys()]);
+}
+
+/** `count` puzzles of uniformly random tokens, puzzle id 0. */
+export function randomPuzzles(config: ModelConfig, count: number, seed = 2): Puzzle[] {
+  const uniform = seededUniform(seed);
+  return Array.from({ length: count }, () => ({
+    tokens: Int32Array.from({ length: config.seq_len }, () => Math.floor(uniform() * config.vocab_size)),
+    puzzleId: 0,
+  }));
+}

@@ -1,0 +1,77 @@
+// Parity with the official PyTorch implementation: every case goes through
+// `trm convert` + `trm run` (WASM engine, all 16 steps) and, for the first
+// steps, through the scalar reference engine in-process.
+import { existsSync, mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, test } from "vitest";
+import { readPackDir } from "../../src/engine/node.ts";
+import { checkPuzzles } from "../../src/engine/inputs.ts";
+import { recurse } from "../../src/engine/recursion.ts";
+import { ReferenceNetwork } from "../../src/engine/reference.ts";
+import { type ExpectedStep, compareSteps, parityCases, readExpected, trm } from "./helpers.ts";
+
+const TOLERANCE = 1e-4;
+const REFERENCE_STEPS = 2; // the scalar reference is slow; steps 1 and 2 carry logits
+
+const work = mkdtempSync(join(tmpdir(), "trm-parity-"));
+
+describe.each(parityCases())("parity $name", (c) => {
+  const expected = readExpected(c);
+  const pack = join(work, c.name);
+  let wasmSteps: ExpectedStep[] = [];
+
+  test("trm convert + trm run (WASM) match the official outputs at every step", async () => {
+    const dataset = join(c.dir, "dataset.json");
+    const conv = await trm(["convert", join(c.dir, "checkpoint.pt"), "--config", join(c.dir, "all_config.yaml"),
+      ...(existsSync(dataset) ? ["--dataset", dataset] : []), "--out", pack]);
+    expect(conv.code, conv.stderr).toBe(0);
+
+    const input = join(work, `${c.name}.input.json`);
+    writeFileSync(input, JSON.stringify({ inputs: expected.inputs, puzzle_identifiers: expected.puzzle_identifiers }));
+    const run = await trm(["run", "--model", pack, "--input", input, "--logits", "--quiet"]);
+    expect(run.code, run.stderr).toBe(0);
+    const got: ExpectedStep[] = JSON.parse(run.stdout).steps;
+    wasmSteps = got;
+
+    const a = compareSteps(expected.steps, got);
+    console.log(`${c.name} (wasm): ${a.stepsCompared} steps, max |logit diff| ${a.maxLogitDiff.toExponential(2)}, max |q diff| ${a.maxQDiff.toExponential(2)}, pred mismatches ${a.predMismatches}, q_halt sign mismatches ${a.haltSignMismatches}`);
+    expect(got.length).toBe(expected.steps.length);
+    expect(a.stepsCompared).toBe(16);
+    expect(a.predMismatches).toBe(0);
+    expect(a.haltSignMismatches).toBe(0);
+    expect(a.haltedMismatches).toBe(0);
+    expect(a.maxLogitDiff).toBeLessThan(TOLERANCE);
+    expect(a.maxQDiff).toBeLessThan(TOLERANCE);
+  });
+
+  test("the scalar reference matches the official outputs and the WASM engine", async () => {
+    const { config, weights } = await readPackDir(pack);
+    const net = new ReferenceNetwork(config, weights);
+    const puzzles = checkPuzzles(config, expected.inputs, expected.puzzle_identifiers);
+    const got: ExpectedStep[] = [];
+    for (const r of recurse(net, puzzles, REFERENCE_STEPS, "fixed")) {
+      got.push({
+        step: r.step,
+        q_halt_logits: r.sequences.map((s) => s.qHalt),
+        q_continue_logits: r.sequences.map((s) => s.qContinue),
+        preds: r.sequences.map((s) => Array.from(s.preds)),
+        halted: r.sequences.map(() => false), // a 2-step run never reaches the official halt at step 16
+        logits: r.sequences.map((s) => Array.from({ length: config.seq_len }, (_, i) => Array.from(s.logits.subarray(i * config.vocab_size, (i + 1) * config.vocab_size)))),
+      });
+    }
+    const a = compareSteps(expected.steps, got);
+    console.log(`${c.name} (reference): ${a.stepsCompared} steps, max |logit diff| ${a.maxLogitDiff.toExponential(2)}, max |q diff| ${a.maxQDiff.toExponential(2)}`);
+    expect(a.stepsCompared).toBe(REFERENCE_STEPS);
+    expect(a.predMismatches).toBe(0);
+    expect(a.haltSignMismatches).toBe(0);
+    expect(a.maxLogitDiff).toBeLessThan(TOLERANCE);
+    expect(a.maxQDiff).toBeLessThan(TOLERANCE);
+
+    const w = compareSteps(got, wasmSteps);
+    expect(w.stepsCompared).toBe(REFERENCE_STEPS);
+    expect(w.predMismatches).toBe(0);
+    expect(w.maxLogitDiff).toBeLessThan(TOLERANCE);
+    expect(w.maxQDiff).toBeLessThan(TOLERANCE);
+  });
+});
