@@ -10,34 +10,41 @@ export interface Puzzle {
   puzzleId: number; // row of the puzzle embedding, in [0, num_puzzle_identifiers)
 }
 
-/** Checks raw JSON inputs and puzzle ids against the config; errors name the sequence and position. */
-export function checkPuzzles(cfg: ModelConfig, inputs: unknown, puzzleIds: unknown): Puzzle[] {
+/**
+ * Checks one token sequence and puzzle id against the config. `where` names
+ * them in errors (e.g. "inputs[3]"); `status` is the HTTP status to report.
+ */
+export function checkPuzzle(
+  cfg: ModelConfig, seq: unknown, id: unknown,
+  where: { tokens: string; id: string }, status = 400,
+): Puzzle {
   const bad = (code: string, message: string): never => {
-    throw new TrmError(code, message);
+    throw new TrmError(code, message, status);
   };
-  if (!Array.isArray(inputs) || inputs.length === 0) bad("bad_inputs", "inputs must be a non-empty array of token arrays");
-  const seqs = inputs as unknown[];
-  const ids = puzzleIds ?? seqs.map(() => 0);
-  if (!Array.isArray(ids) || ids.length !== seqs.length) {
-    bad("bad_puzzle_identifiers", `puzzle_identifiers must be an array with one id per input (${seqs.length})`);
-  }
-  return seqs.map((seq, b) => {
-    if (!Array.isArray(seq)) bad("bad_inputs", `inputs[${b}] is not an array`);
-    const row = seq as unknown[];
-    if (row.length !== cfg.seq_len) bad("bad_sequence_length", `inputs[${b}] has ${row.length} tokens, the model needs ${cfg.seq_len}`);
-    const tokens = new Int32Array(cfg.seq_len);
-    row.forEach((t, i) => {
-      if (typeof t !== "number" || !Number.isInteger(t) || t < 0 || t >= cfg.vocab_size) {
-        bad("token_out_of_vocab", `inputs[${b}][${i}] = ${JSON.stringify(t)} is not a token id in [0, ${cfg.vocab_size})`);
-      }
-      tokens[i] = t as number;
-    });
-    const id = (ids as unknown[])[b];
-    if (typeof id !== "number" || !Number.isInteger(id) || id < 0 || id >= cfg.num_puzzle_identifiers) {
-      bad("puzzle_id_out_of_range", `puzzle_identifiers[${b}] = ${JSON.stringify(id)} is not in [0, ${cfg.num_puzzle_identifiers})`);
+  if (!Array.isArray(seq)) bad("bad_inputs", `${where.tokens} is not an array of token ids`);
+  const row = seq as unknown[];
+  if (row.length !== cfg.seq_len) bad("bad_sequence_length", `${where.tokens} has ${row.length} tokens, the model needs ${cfg.seq_len}`);
+  const tokens = new Int32Array(cfg.seq_len);
+  row.forEach((t, i) => {
+    if (typeof t !== "number" || !Number.isInteger(t) || t < 0 || t >= cfg.vocab_size) {
+      bad("token_out_of_vocab", `${where.tokens}[${i}] = ${JSON.stringify(t)} is not a token id in [0, ${cfg.vocab_size})`);
     }
-    return { tokens, puzzleId: id as number };
+    tokens[i] = t as number;
   });
+  if (typeof id !== "number" || !Number.isInteger(id) || id < 0 || id >= cfg.num_puzzle_identifiers) {
+    bad("puzzle_id_out_of_range", `${where.id} = ${JSON.stringify(id)} is not in [0, ${cfg.num_puzzle_identifiers})`);
+  }
+  return { tokens, puzzleId: id as number };
+}
+
+/** The `trm run` input: {"inputs": [[token, ...], ...], "puzzle_identifiers": [id, ...]} (ids default to 0). */
+export function checkPuzzles(cfg: ModelConfig, inputs: unknown, puzzleIds: unknown): Puzzle[] {
+  if (!Array.isArray(inputs) || inputs.length === 0) throw new TrmError("bad_inputs", "inputs must be a non-empty array of token arrays");
+  const ids = puzzleIds ?? inputs.map(() => 0);
+  if (!Array.isArray(ids) || ids.length !== inputs.length) {
+    throw new TrmError("bad_puzzle_identifiers", `puzzle_identifiers must be an array with one id per input (${inputs.length})`);
+  }
+  return inputs.map((seq, b) => checkPuzzle(cfg, seq, ids[b], { tokens: `inputs[${b}]`, id: `puzzle_identifiers[${b}]` }));
 }
 
 /**

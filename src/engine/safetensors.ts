@@ -38,7 +38,7 @@ export function parseSafetensors(bytes: Uint8Array): Safetensors {
   const n = Number(headerLen);
   let header: unknown;
   try {
-    header = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes.subarray(8, 8 + n)));
+    header = JSON.parse(new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(bytes.subarray(8, 8 + n)));
   } catch (e) {
     bad(`header is not valid UTF-8 JSON: ${(e as Error).message}`);
   }

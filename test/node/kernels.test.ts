@@ -1,0 +1,438 @@
+// The WASM SIMD kernels against plain scalar references, on awkward sizes:
+// tails of the 4-wide vectors, partial 4×8 GEMM tiles, the KC/NC blocks and
+// the attention query block, strided rows whose padding must stay untouched.
+import { describe, expect, it } from "vitest";
+import { Arena, ensureMemory, instantiateKernels } from "../../src/engine/kernels.ts";
+import { nodeKernelModule } from "../../src/engine/node.ts";
+import { attention, linear, rmsNorm, ropeHead, transpose } from "../../src/engine/reference.ts";
+
+const { kernels: K, memory } = instantiateKernels(nodeKernelModule());
+
+/** Written around outputs: a kernel must leave it as it is. */
+const SENTINEL = -7777.25;
+/** Written into input padding: a kernel that reads it turns its output into NaN. */
+const POISON = NaN;
+
+/** Seeded uniform floats in [lo, hi) (mulberry32), so failures reproduce. */
+function randomSource(seed: number) {
+  let state = seed >>> 0;
+  const next = (): number => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  return (n: number, lo = -1, hi = 1): Float32Array => Float32Array.from({ length: n }, () => lo + (hi - lo) * next());
+}
+
+/** Float buffers in the kernels' memory, from heap_base up; views are made afresh since growing detaches the old ones. */
+class Heap {
+  private readonly arena = new Arena(K.heap_base());
+
+  alloc(floats: number, fill = SENTINEL): number {
+    const ptr = this.arena.alloc(floats);
+    ensureMemory(memory, this.arena.end);
+    this.view(ptr, floats).fill(fill);
+    return ptr;
+  }
+
+  put(data: Float32Array): number {
+    const ptr = this.alloc(data.length);
+    this.view(ptr, data.length).set(data);
+    return ptr;
+  }
+
+  read(ptr: number, floats: number): Float32Array {
+    return this.view(ptr, floats).slice();
+  }
+
+  private view(ptr: number, floats: number): Float32Array {
+    return new Float32Array(memory.buffer, ptr, floats);
+  }
+}
+
+/** dense (rows, cols) laid out with leading dimension ld, `pad` in columns [cols, ld). */
+function strided(dense: Float32Array, rows: number, cols: number, ld: number, pad: number): Float32Array {
+  const out = new Float32Array(rows * ld).fill(pad);
+  for (let r = 0; r < rows; r++) out.set(dense.subarray(r * cols, (r + 1) * cols), r * ld);
+  return out;
+}
+
+/** The (rows, cols) block of a buffer with leading dimension ld, packed densely. */
+function dense(buf: Float32Array, rows: number, cols: number, ld: number): Float32Array {
+  const out = new Float32Array(rows * cols);
+  for (let r = 0; r < rows; r++) out.set(buf.subarray(r * ld, r * ld + cols), r * cols);
+  return out;
+}
+
+/** |got - ref| <= atol + rtol·|ref| everywhere (NaN fails); the message names the worst element. */
+function expectClose(got: ArrayLike<number>, ref: ArrayLike<number>, atol: number, rtol: number, what: string): void {
+  expect(got.length, `${what}: length`).toBe(ref.length);
+  let bad = 0, worst = 0, worstRatio = -1, maxErr = 0;
+  for (let i = 0; i < ref.length; i++) {
+    const err = Math.abs(got[i] - ref[i]);
+    const ratio = Number.isNaN(err) ? Infinity : err / (atol + rtol * Math.abs(ref[i]));
+    if (!(err <= atol + rtol * Math.abs(ref[i]))) bad++;
+    if (ratio > worstRatio) [worst, worstRatio] = [i, ratio];
+    if (!(err <= maxErr)) maxErr = err;
+  }
+  const msg = `${what}: ${bad}/${ref.length} outside ${atol} + ${rtol}·|ref|, max |err| ${maxErr}; worst [${worst}] got ${got[worst]} ref ${ref[worst]}`;
+  expect(bad, msg).toBe(0);
+}
+
+/** Bitwise-equal floats (NaN equals NaN); the message names the first difference. */
+function expectSame(got: ArrayLike<number>, want: ArrayLike<number>, what: string): void {
+  expect(got.length, `${what}: length`).toBe(want.length);
+  let first = -1;
+  for (let i = 0; i < want.length && first < 0; i++) if (!Object.is(got[i], want[i])) first = i;
+  expect(first, `${what}: first difference at [${first}]: got ${got[first]}, want ${want[first]}`).toBe(-1);
+}
+
+/** Every element of buf outside the (rows, cols) block (leading dimension ld) still holds SENTINEL. */
+function expectUntouchedOutside(buf: Float32Array, rows: number, cols: number, ld: number, what: string): void {
+  let first = -1;
+  for (let i = 0; i < buf.length && first < 0; i++) {
+    const outside = Math.floor(i / ld) >= rows || i % ld >= cols;
+    if (outside && buf[i] !== SENTINEL) first = i;
+  }
+  expect(first, `${what}: wrote outside its ${rows}x${cols} block at row ${Math.floor(first / ld)}, column ${first % ld}: ${buf[first]}`).toBe(-1);
+}
+
+/** Largest |got/ref - 1| over elements with ref != 0. */
+function maxRelativeError(got: ArrayLike<number>, ref: ArrayLike<number>): number {
+  let max = 0;
+  for (let i = 0; i < ref.length; i++) if (ref[i] !== 0) max = Math.max(max, Math.abs(got[i] / ref[i] - 1));
+  return max;
+}
+
+// ---------------------------------------------------------------------------
+
+const AWKWARD = [1, 2, 3, 4, 5, 7, 8, 9, 13, 17, 31, 33, 63, 65, 97];
+const MR = 4; // rows of the micro-kernel: the most a partial tile could overrun
+
+interface GemmCase {
+  m: number;
+  n: number;
+  k: number;
+  packing: "nk" | "kn";
+  accumulate: boolean;
+}
+
+/**
+ * One GEMM with every operand strided: A (lda = k+3), W (ldw = k+2) or B (ldb = n+3)
+ * with POISON padding, C (ldc = n+5) with SENTINEL padding and MR SENTINEL rows after it.
+ * C starts random when accumulating, POISON when overwriting (it must not be read).
+ */
+function checkGemm({ m, n, k, packing, accumulate }: GemmCase, random: ReturnType<typeof randomSource>): void {
+  const what = `gemm pack_${packing} m=${m} n=${n} k=${k} accumulate=${accumulate}`;
+  const heap = new Heap();
+  const [lda, ldc] = [k + 3, n + 5];
+  const a = random(m * k);
+  const w = random(n * k); // W (n, k) = Bᵀ
+  const cOld = accumulate ? random(m * n) : new Float32Array(m * n).fill(POISON);
+
+  const len = K.packed_len(k, n);
+  const packed = heap.alloc(len + 8);
+  if (packing === "nk") {
+    K.pack_nk(heap.put(strided(w, n, k, k + 2, POISON)), n, k, k + 2, packed);
+  } else {
+    K.pack_kn(heap.put(strided(transpose(w, n, k), k, n, n + 3, POISON)), k, n, n + 3, packed);
+  }
+  expectSame(heap.read(packed + len * 4, 8), new Float32Array(8).fill(SENTINEL), `${what}: floats past packed_len`);
+
+  const cBuf = new Float32Array((m + MR) * ldc).fill(SENTINEL);
+  cBuf.set(strided(cOld, m, n, ldc, SENTINEL));
+  const c = heap.put(cBuf);
+  K.gemm(m, n, k, heap.put(strided(a, m, k, lda, POISON)), lda, packed, c, ldc, accumulate);
+
+  const product = linear(a, m, k, w, n);
+  const ref = accumulate ? product.map((v, i) => v + cOld[i]) : product;
+  const tol = 1e-5 * Math.sqrt(k); // 0 when k = 0: zeros, or C exactly unchanged
+  const got = heap.read(c, cBuf.length);
+  expectClose(dense(got, m, n, ldc), ref, tol, tol, what);
+  expectUntouchedOutside(got, m, n, ldc, what);
+}
+
+function* cases(ms: number[], ns: number[], ks: number[], accumulates = [false, true]): Generator<GemmCase> {
+  for (const packing of ["nk", "kn"] as const) {
+    for (const accumulate of accumulates) {
+      for (const m of ms) for (const n of ns) for (const k of ks) yield { m, n, k, packing, accumulate };
+    }
+  }
+}
+
+describe("gemm", () => {
+  it.each(["nk", "kn"] as const)("matches the reference for every m, n, k in %s packing, overwriting C", (packing) => {
+    const random = randomSource(1);
+    for (const m of AWKWARD) for (const n of AWKWARD) for (const k of AWKWARD) checkGemm({ m, n, k, packing, accumulate: false }, random);
+  });
+
+  it("adds A·B to the existing C when accumulating", () => {
+    const random = randomSource(2);
+    for (const c of cases([1, 3, 4, 5, 9, 33], [1, 5, 8, 17, 65], [1, 4, 9, 31, 97], [true])) checkGemm(c, random);
+  });
+
+  it("crosses the KC = 256 block of k", () => {
+    const random = randomSource(3);
+    for (const c of cases([1, 4, 5, 7], [1, 8, 9, 17], [255, 256, 257, 300, 512, 513, 769])) checkGemm(c, random);
+  });
+
+  it("crosses the NC = 256 block of n, also with k past KC", () => {
+    const random = randomSource(4);
+    for (const c of cases([1, 3, 4, 5], [255, 256, 257, 264, 300, 520], [1, 7, 33, 300])) checkGemm(c, random);
+  });
+
+  it("with k = 0 writes zeros, or leaves C unchanged when accumulating", () => {
+    const random = randomSource(5);
+    for (const c of cases([1, 2, 5], [1, 9, 300], [0])) checkGemm(c, random);
+  });
+});
+
+// ---------------------------------------------------------------------------
+
+/** rms_norm_rows on (rows, cols) with leading dimension cols+5, against reference.ts rmsNorm. */
+function checkRmsNorm(x: Float32Array, rows: number, cols: number, eps: number, what: string): void {
+  const heap = new Heap();
+  const ld = cols + 5;
+  const ptr = heap.put(strided(x, rows, cols, ld, SENTINEL));
+  K.rms_norm_rows(ptr, rows, cols, ld, eps);
+  const ref = x.slice();
+  rmsNorm(ref, rows, cols, eps);
+  const got = heap.read(ptr, rows * ld);
+  expectClose(dense(got, rows, cols, ld), ref, 1e-6, 2e-6, what);
+  expectUntouchedOutside(got, rows, cols, ld, what);
+}
+
+describe("rms_norm_rows", () => {
+  it("matches the reference for cols 1..70 with padded rows", () => {
+    const random = randomSource(10);
+    for (let cols = 1; cols <= 70; cols++) checkRmsNorm(random(3 * cols, -3, 3), 3, cols, 1e-5, `cols=${cols}`);
+  });
+
+  it("applies eps where it dominates mean(x²)", () => {
+    const random = randomSource(11);
+    for (const cols of [5, 33]) checkRmsNorm(random(2 * cols, -1e-3, 1e-3), 2, cols, 1e-2, `cols=${cols} eps=1e-2`);
+  });
+
+  it("keeps an all-zero row at zero", () => {
+    for (const cols of [1, 7, 16, 19]) checkRmsNorm(new Float32Array(2 * cols), 2, cols, 1e-6, `zero rows, cols=${cols}`);
+  });
+});
+
+// ---------------------------------------------------------------------------
+
+/** silu(gate) · up per row of gu = [gate | up], in float64. */
+function swigluReference(gu: Float32Array, rows: number, inter: number): Float64Array {
+  const out = new Float64Array(rows * inter);
+  for (let r = 0; r < rows; r++) {
+    for (let j = 0; j < inter; j++) {
+      const g = gu[r * 2 * inter + j];
+      out[r * inter + j] = (g / (1 + Math.exp(-g))) * gu[r * 2 * inter + inter + j];
+    }
+  }
+  return out;
+}
+
+/** swiglu on gu (rows, 2·inter); the output is followed by SENTINEL floats that must survive. */
+function runSwiglu(gu: Float32Array, rows: number, inter: number): Float32Array {
+  const heap = new Heap();
+  const out = heap.alloc(rows * inter + 4);
+  K.swiglu(heap.put(gu), rows, inter, out);
+  const got = heap.read(out, rows * inter + 4);
+  expectSame(got.subarray(rows * inter), new Float32Array(4).fill(SENTINEL), `swiglu rows=${rows} inter=${inter}: floats after the output`);
+  return got.subarray(0, rows * inter);
+}
+
+describe("swiglu", () => {
+  it.each([1, 3, 4, 5, 13, 256])("matches silu(gate)·up within 5e-7 relative for inter=%i", (inter) => {
+    const random = randomSource(20 + inter);
+    const rows = 3;
+    const gu = random(rows * 2 * inter, -10, 10);
+    const got = runSwiglu(gu, rows, inter);
+    expectClose(got, swigluReference(gu, rows, inter), 1e-30, 5e-7, `inter=${inter}`);
+  });
+
+  it("stays finite and accurate for gates up to ±200", () => {
+    const inter = 13;
+    const gates = [90, -90, 200, -200, 88.7, -88.7, 87.3, -87.3, 100, -100, 30, -30, 0];
+    const gu = Float32Array.from([...gates, ...randomSource(21)(inter, 0.5, 2)]);
+    const got = runSwiglu(gu, 1, inter);
+    expect(got.every(Number.isFinite), `non-finite output: ${Array.from(got)}`).toBe(true);
+    expectClose(got, swigluReference(gu, 1, inter), 1e-30, 5e-7, "large gates");
+  });
+});
+
+// ---------------------------------------------------------------------------
+
+/** softmax(scale · x) per row, in float64. */
+function softmaxReference(x: Float32Array, rows: number, cols: number, scale: number): Float64Array {
+  const out = new Float64Array(rows * cols);
+  for (let r = 0; r < rows; r++) {
+    const row = x.subarray(r * cols, (r + 1) * cols);
+    const max = Math.max(...row);
+    let sum = 0;
+    for (let j = 0; j < cols; j++) sum += out[r * cols + j] = Math.exp(scale * (row[j] - max));
+    for (let j = 0; j < cols; j++) out[r * cols + j] /= sum;
+  }
+  return out;
+}
+
+/** softmax_rows in place on (rows, cols) with leading dimension cols+3; padding must survive. */
+function runSoftmax(x: Float32Array, rows: number, cols: number, scale: number): Float32Array {
+  const heap = new Heap();
+  const ld = cols + 3;
+  const ptr = heap.put(strided(x, rows, cols, ld, SENTINEL));
+  K.softmax_rows(ptr, rows, cols, ld, scale);
+  const got = heap.read(ptr, rows * ld);
+  expectUntouchedOutside(got, rows, cols, ld, `softmax cols=${cols} scale=${scale}`);
+  return dense(got, rows, cols, ld);
+}
+
+function expectRowsSumToOne(got: Float32Array, rows: number, cols: number, what: string): void {
+  const sums = Array.from({ length: rows }, (_, r) => got.subarray(r * cols, (r + 1) * cols).reduce((s, v) => s + v, 0));
+  expectClose(sums, new Array(rows).fill(1), 1e-6 * Math.sqrt(cols), 0, `${what}: row sums`);
+}
+
+describe("softmax_rows", () => {
+  const COLS = [1, 3, 5, 64, 97, 916];
+
+  it.each(COLS)("matches the reference and sums to 1 for cols=%i, scales 1, 0.125, 2.5", (cols) => {
+    const random = randomSource(30 + cols);
+    const rows = 3;
+    for (const scale of [1, 0.125, 2.5]) {
+      const x = random(rows * cols, -4, 4);
+      const got = runSoftmax(x, rows, cols, scale);
+      const what = `cols=${cols} scale=${scale}`;
+      expectClose(got, softmaxReference(x, rows, cols, scale), 1e-9, 5e-6, what);
+      expectRowsSumToOne(got, rows, cols, what);
+    }
+  });
+
+  it("computes e^x within 5e-7 relative (each output over the row's largest)", () => {
+    // Multiples of 2^-10 in [-80, 0] with scale 1: x - max is exact in float32, so
+    // softmax_j / softmax_max = e^(x_j - max) up to two roundings of the normalisation.
+    const cols = 916;
+    const x = Float32Array.from(randomSource(31)(cols, -80, 0), (v) => Math.round(v * 1024) / 1024);
+    x[7] = 0;
+    const got = runSoftmax(x, 1, cols, 1);
+    const ratios = Array.from(got, (v) => v / got[7]);
+    const exact = Array.from(x, (v) => Math.exp(v));
+    const err = maxRelativeError(ratios, exact);
+    expect(err, `max relative error of e^x: ${err}`).toBeLessThan(5e-7);
+  });
+
+  it.each(COLS)("stays finite with inputs of ±1e4 for cols=%i", (cols) => {
+    const random = randomSource(32 + cols);
+    const rows = 4;
+    const extremes = [1e4, -1e4, 0, 1e4 - 1, -1e4 + 3, 9998];
+    const x = new Float32Array(rows * cols);
+    for (let j = 0; j < cols; j++) {
+      x[j] = extremes[j % extremes.length]; // mixed: a few large winners
+      x[cols + j] = -1e4; // all equal and very negative: uniform
+      x[2 * cols + j] = 1e4; // all equal and very large: uniform
+      x[3 * cols + j] = Math.round(random(1, -1e4, 1e4)[0]); // spread out: one winner
+    }
+    for (const scale of [1, 0.125]) {
+      const got = runSoftmax(x, rows, cols, scale);
+      const what = `±1e4 cols=${cols} scale=${scale}`;
+      expect(got.every(Number.isFinite), `${what}: non-finite output`).toBe(true);
+      expectClose(got, softmaxReference(x, rows, cols, scale), 1e-9, 5e-6, what);
+      expectRowsSumToOne(got, rows, cols, what);
+    }
+  });
+});
+
+// ---------------------------------------------------------------------------
+
+describe("rope", () => {
+  it.each([2, 6, 10, 16, 64])("matches ropeHead on the q and k heads, leaving v alone, for d=%i", (d) => {
+    const random = randomSource(40 + d);
+    const positions = 5;
+    const rows = 12; // rows past `positions` wrap: position = row % positions
+    for (const heads of [1, 2, 3]) {
+      const width = 3 * heads * d;
+      const ld = width + 3;
+      const qkv = random(rows * width, -2, 2);
+      const cos = random(positions * d); // independent halves: catches a half read from the wrong place
+      const sin = random(positions * d);
+      const heap = new Heap();
+      const ptr = heap.put(strided(qkv, rows, width, ld, SENTINEL));
+      K.rope(ptr, rows, positions, ld, heads, d, heap.put(cos), heap.put(sin));
+
+      const ref = qkv.slice();
+      for (let r = 0; r < rows; r++) {
+        for (let h = 0; h < 2 * heads; h++) ropeHead(ref, r * width + h * d, d, r % positions, cos, sin);
+      }
+      const got = heap.read(ptr, rows * ld);
+      const what = `rope d=${d} heads=${heads}`;
+      expectSame(dense(got, rows, width, ld), ref, what); // same float32 operations in the same order
+      expectUntouchedOutside(got, rows, width, ld, what);
+    }
+  });
+});
+
+// ---------------------------------------------------------------------------
+
+describe("add", () => {
+  it("sums exactly for n = 1..37, into a fresh buffer or over either operand", () => {
+    const random = randomSource(50);
+    for (let n = 1; n <= 37; n++) {
+      const a = random(n);
+      const b = random(n);
+      const sum = a.map((v, i) => v + b[i]);
+      for (const into of ["fresh", "a", "b"] as const) {
+        const heap = new Heap();
+        const pa = heap.put(a);
+        const pb = heap.put(b);
+        const dst = into === "a" ? pa : into === "b" ? pb : heap.alloc(n + 4);
+        K.add(dst, pa, pb, n);
+        expectSame(heap.read(dst, n), sum, `add n=${n} into ${into}`);
+        if (into === "fresh") expectSame(heap.read(dst + n * 4, 4), new Float32Array(4).fill(SENTINEL), `add n=${n}: floats after dst`);
+      }
+    }
+  });
+});
+
+describe("transpose", () => {
+  it.each([
+    [1, 1], [1, 17], [17, 1], [3, 5], [16, 16], [17, 33], [33, 17], [5, 40],
+  ])("matches the reference for %i x %i with padded source and destination", (rows, cols) => {
+    const x = randomSource(60 + rows * cols)(rows * cols);
+    const [lds, ldd] = [cols + 3, rows + 2];
+    const heap = new Heap();
+    const dst = heap.alloc(cols * ldd);
+    K.transpose(heap.put(strided(x, rows, cols, lds, POISON)), rows, cols, lds, dst, ldd);
+    const got = heap.read(dst, cols * ldd);
+    const what = `transpose ${rows}x${cols}`;
+    expectSame(dense(got, cols, rows, ldd), transpose(x, rows, cols), what);
+    expectUntouchedOutside(got, cols, rows, ldd, what);
+  });
+});
+
+// ---------------------------------------------------------------------------
+
+describe("attention", () => {
+  it("processes query rows in blocks of 64", () => {
+    expect(K.attention_query_block.value).toBe(64);
+  });
+
+  it.each([1, 5, 63, 64, 65, 130])("matches the reference for seq=%i, heads 1..3, d in {1, 4, 6, 16}", (seq) => {
+    const random = randomSource(70 + seq);
+    for (const heads of [1, 2, 3]) {
+      for (const d of [1, 4, 6, 16]) {
+        const qkv = random(seq * 3 * heads * d, -2, 2);
+        const heap = new Heap();
+        const out = heap.alloc(seq * heads * d + 4);
+        const kpack = heap.alloc(K.packed_len(d, seq));
+        const vpack = heap.alloc(K.packed_len(seq, d));
+        const scores = heap.alloc(K.attention_query_block.value * seq);
+        K.attention(heap.put(qkv), seq, heads, d, out, kpack, vpack, scores);
+        const got = heap.read(out, seq * heads * d + 4);
+        const what = `attention seq=${seq} heads=${heads} d=${d}`;
+        expectClose(got.subarray(0, seq * heads * d), attention(qkv, seq, heads, d), 2e-6, 2e-6, what);
+        expectSame(got.subarray(seq * heads * d), new Float32Array(4).fill(SENTINEL), `${what}: floats after out`);
+      }
+    }
+  });
+});

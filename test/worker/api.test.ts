@@ -1,0 +1,329 @@
+// The Worker API inside workerd, against a local R2 bucket seeded with real packs.
+// The sudoku and tokens packs are the official golden checkpoints converted,
+// so their answers are checked against the official outputs.
+import { env } from "cloudflare:test";
+import { exports } from "cloudflare:workers";
+import { beforeAll, describe, expect, test } from "vitest";
+import worker from "../../src/worker/index.ts";
+import goldenSudoku from "../../../shared/golden/mlp_t/expected.json";
+import goldenTokens from "../../../shared/golden/att_rope/expected.json";
+import { PACKS, putPack, seedPacks } from "./packs.ts";
+
+const BASE = "http://trm.test";
+
+function call(path: string, init: RequestInit = {}): Promise<Response> {
+  return exports.default.fetch(new Request(BASE + path, init));
+}
+
+function post(path: string, body: unknown, headers: Record<string, string> = {}): Promise<Response> {
+  return call(path, {
+    method: "POST",
+    headers: { "content-type": "application/json", ...headers },
+    body: typeof body === "string" ? body : JSON.stringify(body),
+  });
+}
+
+const solvePath = (model: string) => `/v1/models/${model}/solve`;
+
+async function expectError(res: Response | Promise<Response>, status: number, code: string, message?: RegExp) {
+  const r = await res;
+  const body = (await r.json()) as { error: { code: string; message: string } };
+  expect(r.status, JSON.stringify(body)).toBe(status);
+  expect(r.headers.get("content-type")).toContain("application/json");
+  expect(body.error.code).toBe(code);
+  expect(body.error.message.length).toBeGreaterThan(0);
+  if (message) expect(body.error.message).toMatch(message);
+}
+
+const text = async (r: Response) => new TextDecoder().decode(await r.arrayBuffer());
+
+// Golden sudoku case: token t is digit t - 1 (PAD shows as 0, like the codec).
+const digits = (tokens: number[]) => tokens.map((t) => (t >= 1 ? t - 1 : 0)).join("");
+const sudokuPuzzles = goldenSudoku.inputs.map(digits);
+const lastStep = <T extends { steps: unknown[] }>(g: T) => g.steps[g.steps.length - 1] as { preds: number[][]; q_halt_logits: number[] };
+
+interface ApiResult {
+  index: number;
+  solution: unknown;
+  steps: number;
+  confidence: number;
+  halted: boolean;
+  check?: Record<string, boolean>;
+  timings: { compute_ms: number; total_ms: number };
+}
+
+beforeAll(seedPacks);
+
+describe("models", () => {
+  test("GET /v1/models lists every pack with task, parameters and size", async () => {
+    const r = await call("/v1/models");
+    expect(r.status).toBe(200);
+    const { models } = (await r.json()) as { models: { name: string; task: string; parameters: number; size_bytes: number }[] };
+    const byName = Object.fromEntries(models.map((m) => [m.name, m]));
+    expect(byName["sudoku-parity"]).toMatchObject({ task: "sudoku", parameters: 398018, size_bytes: PACKS["sudoku-parity"].manifest.weights.bytes });
+    expect(byName["tokens-parity"]).toMatchObject({ task: "tokens", parameters: 133506 });
+    expect(byName["maze-5x5"]).toMatchObject({ task: "maze" });
+  });
+
+  test("GET /v1/models/:name gives the manifest", async () => {
+    const r = await call("/v1/models/sudoku-parity");
+    expect(r.status).toBe(200);
+    const info = (await r.json()) as { name: string; manifest: { arch: { mlp_t: boolean }; weights: { sha256: string } } };
+    expect(info.name).toBe("sudoku-parity");
+    expect(info.manifest.arch.mlp_t).toBe(true);
+    expect(info.manifest.weights.sha256).toBe(PACKS["sudoku-parity"].manifest.weights.sha256);
+  });
+
+  test("unknown models, routes and methods", async () => {
+    await expectError(call("/v1/models/nope"), 404, "model_not_found");
+    await expectError(post(solvePath("nope"), { puzzle: sudokuPuzzles[0] }), 404, "model_not_found");
+    await expectError(call("/v1/models/%E0%A4%A"), 404, "model_not_found");
+    await expectError(call("/v2/anything"), 404, "not_found");
+    await expectError(call(solvePath("sudoku-parity")), 405, "method_not_allowed");
+    await expectError(post("/v1/models", {}), 405, "method_not_allowed");
+  });
+});
+
+describe("solve (JSON)", () => {
+  test("a sudoku string gives the official answer at step 16 (bundled wasm in workerd)", async () => {
+    const r = await post(solvePath("sudoku-parity"), { puzzles: sudokuPuzzles });
+    expect(r.status).toBe(200);
+    const body = (await r.json()) as { model: string; task: string; results: ApiResult[] };
+    expect(body).toMatchObject({ model: "sudoku-parity", task: "sudoku" });
+    body.results.forEach((res, b) => {
+      expect(res.index).toBe(b);
+      expect(res.solution).toBe(digits(lastStep(goldenSudoku).preds[b]));
+      expect(res.steps).toBe(16);
+      expect(res.halted).toBe(true);
+      expect(res.confidence).toBeCloseTo(1 / (1 + Math.exp(-lastStep(goldenSudoku).q_halt_logits[b])), 4);
+      expect(res.check).toEqual({ valid: false, keeps_givens: expect.any(Boolean), complete: false });
+      expect(res.timings.compute_ms).toBeGreaterThanOrEqual(0);
+    });
+  });
+
+  test("9x9 arrays and rows come back in the same form", async () => {
+    const grid = Array.from({ length: 9 }, (_, r) => [...sudokuPuzzles[0].slice(r * 9, r * 9 + 9)].map(Number));
+    const asGrid = (await (await post(solvePath("sudoku-parity"), { puzzle: grid, max_steps: 2 })).json()) as { result: ApiResult };
+    const asRows = (await (await post(solvePath("sudoku-parity"), { puzzle: grid.map((r) => r.join("")), max_steps: 2 })).json()) as { result: ApiResult };
+    const asString = (await (await post(solvePath("sudoku-parity"), { puzzle: sudokuPuzzles[0].replace(/0/g, "."), max_steps: 2 })).json()) as { result: ApiResult };
+    expect(asGrid.result.solution).toEqual(Array.from({ length: 9 }, (_, r) => [...(asString.result.solution as string).slice(r * 9, r * 9 + 9)].map(Number)));
+    expect(asRows.result.solution).toEqual((grid as number[][]).map((_, r) => (asString.result.solution as string).slice(r * 9, r * 9 + 9)));
+    expect(asString.result.steps).toBe(2);
+  });
+
+  test("adaptive halting stops each puzzle at its first q_halt > 0", async () => {
+    const r = await post(solvePath("sudoku-parity"), { puzzles: sudokuPuzzles, halt: "adaptive" });
+    const { results } = (await r.json()) as { results: ApiResult[] };
+    results.forEach((res, b) => {
+      const stop = goldenSudoku.steps.find((s) => s.q_halt_logits[b] > 0)?.step ?? 16;
+      expect(res.steps).toBe(stop);
+      expect(res.solution).toBe(digits(goldenSudoku.steps[stop - 1].preds[b]));
+      expect(res.halted).toBe(true);
+    });
+  });
+
+  test("raw tokens with puzzle identifiers match the official attention model", async () => {
+    const r = await post(solvePath("tokens-parity"), {
+      puzzles: goldenTokens.inputs.map((tokens, b) => ({ tokens, puzzle_identifier: goldenTokens.puzzle_identifiers[b] })),
+    });
+    const { results } = (await r.json()) as { results: ApiResult[] };
+    results.forEach((res, b) => expect(res.solution).toEqual(lastStep(goldenTokens).preds[b]));
+  });
+
+  test("mazes: rows in, rows out, with a path check", async () => {
+    const maze = ["S  # ", " # # ", " #   ", " ### ", "    G"];
+    const r = await post(solvePath("maze-5x5"), { puzzle: maze, max_steps: 3 });
+    expect(r.status).toBe(200);
+    const { result } = (await r.json()) as { result: ApiResult };
+    expect(result.solution).toHaveLength(5);
+    (result.solution as string[]).forEach((row) => expect(row).toMatch(/^[# SGo]{5}$/));
+    expect(result.check).toHaveProperty("valid");
+    await expectError(post(solvePath("maze-5x5"), { puzzle: ["S  # ", " # # ", " #x  ", " ### ", "    G"] }), 422, "bad_puzzle", /illegal maze character "x" at row 2, column 2/);
+    await expectError(post(solvePath("maze-5x5"), { puzzle: maze.slice(1) }), 422, "bad_puzzle", /5x5/);
+  });
+});
+
+describe("bad requests", () => {
+  test("malformed JSON", async () => {
+    await expectError(post(solvePath("sudoku-parity"), "{puzzle:"), 400, "malformed_json");
+    await expectError(post(solvePath("sudoku-parity"), "[1,2]"), 400, "bad_request");
+  });
+
+  test("wrong puzzle length and illegal characters", async () => {
+    await expectError(post(solvePath("sudoku-parity"), { puzzle: "123" }), 422, "bad_puzzle", /81 cells, got 3/);
+    await expectError(post(solvePath("sudoku-parity"), { puzzle: "x" + sudokuPuzzles[0].slice(1) }), 422, "bad_puzzle", /illegal sudoku cell "x" at cell 0/);
+    await expectError(post(solvePath("sudoku-parity"), { puzzles: [sudokuPuzzles[0], 42] }), 422, "bad_puzzle", /^puzzles\[1\]/);
+    await expectError(post(solvePath("tokens-parity"), { puzzle: { tokens: [99, ...goldenTokens.inputs[0].slice(1)] } }), 422, "token_out_of_vocab", /tokens\[0\] = 99/);
+    await expectError(post(solvePath("tokens-parity"), { puzzle: { tokens: goldenTokens.inputs[0], puzzle_identifier: 10 } }), 422, "puzzle_id_out_of_range");
+  });
+
+  test("oversize body, with and without Content-Length", async () => {
+    const big = JSON.stringify({ puzzle: sudokuPuzzles[0], pad: "x".repeat(Number(env.MAX_BODY_BYTES)) });
+    await expectError(post(solvePath("sudoku-parity"), big), 413, "body_too_large");
+    const bytes = new TextEncoder().encode(big);
+    const chunked = new ReadableStream<Uint8Array>({
+      start(c) {
+        for (let i = 0; i < bytes.length; i += 65536) c.enqueue(bytes.subarray(i, i + 65536));
+        c.close();
+      },
+    });
+    await expectError(call(solvePath("sudoku-parity"), { method: "POST", body: chunked, headers: { "content-type": "application/json" } }), 413, "body_too_large");
+  });
+
+  test("too many puzzles", async () => {
+    const puzzles = Array.from({ length: Number(env.MAX_PUZZLES) + 1 }, () => sudokuPuzzles[0]);
+    await expectError(post(solvePath("sudoku-parity"), { puzzles }), 413, "too_many_puzzles", /65 puzzles .* limit is 64/);
+  });
+
+  test("bad options", async () => {
+    for (const max_steps of [0, 17, 2.5, "3", -1]) {
+      await expectError(post(solvePath("sudoku-parity"), { puzzle: sudokuPuzzles[0], max_steps }), 422, "bad_max_steps", /1 to 16/);
+    }
+    await expectError(post(solvePath("sudoku-parity"), { puzzle: sudokuPuzzles[0], halt: "sometimes" }), 422, "bad_halt");
+    await expectError(post(solvePath("sudoku-parity"), { puzzle: sudokuPuzzles[0], steps: 3 }), 400, "bad_request", /unknown field\(s\) steps/);
+    await expectError(post(solvePath("sudoku-parity"), { puzzle: sudokuPuzzles[0], puzzles: [] }), 400, "bad_request");
+    await expectError(post(solvePath("sudoku-parity"), { puzzles: [] }), 400, "bad_request");
+  });
+
+  test("bearer token when API_TOKEN is set", async () => {
+    const withToken = { ...env, API_TOKEN: "s3cret-token" };
+    const ask = (headers: Record<string, string>) => worker.fetch(new Request(`${BASE}/v1/models`, { headers }), withToken);
+    const missing = await ask({});
+    expect(missing.headers.get("www-authenticate")).toContain("Bearer");
+    await expectError(missing, 401, "unauthorized");
+    await expectError(ask({ authorization: "Bearer wrong" }), 401, "unauthorized");
+    await expectError(ask({ authorization: "Basic s3cret-token" }), 401, "unauthorized");
+    expect((await ask({ authorization: "Bearer s3cret-token" })).status).toBe(200);
+    expect((await call("/v1/models")).status).toBe(200); // no token configured: open
+  });
+});
+
+describe("weight objects that cannot be trusted", () => {
+  const { manifest, weights } = PACKS["sudoku-parity"];
+  const solveOnce = (name: string) => post(solvePath(name), { puzzle: sudokuPuzzles[0], max_steps: 1 });
+
+  test("corrupt, truncated, mismatched or missing weights give 503, never an answer", async () => {
+    const flipped = new Uint8Array(weights.slice(0));
+    flipped[flipped.length - 1000] ^= 0x40;
+    await putPack("corrupt", manifest, flipped);
+    await expectError(solveOnce("corrupt"), 503, "model_unavailable", /sha256 .* does not match/);
+
+    await putPack("truncated", manifest, weights.slice(0, weights.byteLength - 64));
+    await expectError(solveOnce("truncated"), 503, "model_unavailable", /truncated/);
+
+    await putPack("mismatched", manifest, PACKS["tokens-parity"].weights);
+    await expectError(solveOnce("mismatched"), 503, "model_unavailable");
+
+    await env.MODELS.put("models/no-weights/model.json", JSON.stringify(manifest));
+    await expectError(solveOnce("no-weights"), 503, "model_unavailable", /missing/);
+
+    await env.MODELS.put("models/bad-manifest/model.json", "{not json");
+    await expectError(solveOnce("bad-manifest"), 503, "model_unavailable");
+  });
+
+  test("a failed load is not cached: the fixed object is served", async () => {
+    await putPack("repaired", manifest, weights.slice(0, 100));
+    await expectError(solveOnce("repaired"), 503, "model_unavailable");
+    await putPack("repaired", manifest, weights);
+    expect((await solveOnce("repaired")).status).toBe(200);
+  });
+});
+
+interface SseEvent {
+  event: string;
+  data: unknown;
+}
+
+function parseSse(body: string): SseEvent[] {
+  return body.split("\n\n").filter(Boolean).map((block) => {
+    const lines = block.split("\n");
+    return {
+      event: lines.find((l) => l.startsWith("event: "))!.slice(7),
+      data: JSON.parse(lines.find((l) => l.startsWith("data: "))!.slice(6)),
+    };
+  });
+}
+
+function ndjson(lines: unknown[]): string {
+  return lines.map((l) => (typeof l === "string" ? l : JSON.stringify(l))).join("\n") + "\n";
+}
+
+describe("streaming", () => {
+  test("NDJSON: one line out per line in, in order, bad lines reported with their number", async () => {
+    const body = ndjson([{ puzzle: sudokuPuzzles[0], max_steps: 2 }, "{oops", { puzzle: "12" }, { puzzles: [sudokuPuzzles[1]] }, { puzzle: sudokuPuzzles[1], halt: "adaptive" }]);
+    const r = await post(solvePath("sudoku-parity"), body, { "content-type": "application/x-ndjson" });
+    expect(r.status).toBe(200);
+    expect(r.headers.get("content-type")).toContain("application/x-ndjson");
+    const reader = r.body!.getReader();
+    const first = await reader.read();
+    const firstLines = new TextDecoder().decode(first.value).trim().split("\n");
+    expect(firstLines).toHaveLength(1); // sent before the rest is computed
+    let rest = "";
+    for (let c = await reader.read(); !c.done; c = await reader.read()) rest += new TextDecoder().decode(c.value);
+    const out = [...firstLines, ...rest.trim().split("\n")].map((l) => JSON.parse(l));
+    expect(out.map((o) => o.line)).toEqual([1, 2, 3, 4, 5]);
+    expect(out[0].result.steps).toBe(2);
+    expect(out[1].error.code).toBe("malformed_json");
+    expect(out[1].error.message).toMatch(/line 2/);
+    expect(out[2].error.code).toBe("bad_puzzle");
+    expect(out[3].error.code).toBe("bad_request");
+    const stop = goldenSudoku.steps.find((s) => s.q_halt_logits[1] > 0)?.step ?? 16;
+    expect(out[4].result).toMatchObject({ steps: stop, solution: digits(goldenSudoku.steps[stop - 1].preds[1]) });
+  });
+
+  test("NDJSON limits", async () => {
+    const many = ndjson(Array.from({ length: Number(env.MAX_PUZZLES) + 1 }, () => ({ puzzle: sudokuPuzzles[0] })));
+    await expectError(post(solvePath("sudoku-parity"), many, { "content-type": "application/x-ndjson" }), 413, "too_many_puzzles");
+    await expectError(post(solvePath("sudoku-parity"), "\n\n", { "content-type": "application/x-ndjson" }), 400, "bad_request");
+  });
+
+  test("SSE: one event per supervision step, then the result", async () => {
+    const r = await post(solvePath("sudoku-parity"), { puzzle: sudokuPuzzles[2] }, { accept: "text/event-stream" });
+    expect(r.status).toBe(200);
+    expect(r.headers.get("content-type")).toContain("text/event-stream");
+    const events = parseSse(await text(r));
+    const steps = events.filter((e) => e.event === "step").map((e) => e.data as { step: number; puzzles: ApiResult[] });
+    expect(steps.map((s) => s.step)).toEqual(Array.from({ length: 16 }, (_, i) => i + 1));
+    steps.forEach((s) => {
+      expect(s.puzzles[0].solution).toBe(digits(goldenSudoku.steps[s.step - 1].preds[2]));
+      expect(s.puzzles[0].confidence).toBeCloseTo(1 / (1 + Math.exp(-goldenSudoku.steps[s.step - 1].q_halt_logits[2])), 4);
+    });
+    expect(events.at(-1)!.event).toBe("result");
+    expect((events.at(-1)!.data as { result: ApiResult }).result.solution).toBe(digits(lastStep(goldenSudoku).preds[2]));
+    await expectError(post(solvePath("sudoku-parity"), { puzzle: "1" }, { accept: "text/event-stream" }), 422, "bad_puzzle");
+  });
+});
+
+describe("concurrency", () => {
+  type Job = () => Promise<unknown>;
+  const answersOf = (results: ApiResult[]) => results.map(({ solution, steps, confidence, halted, check }) => ({ solution, steps, confidence, halted, check }));
+  const jobs: Job[] = Array.from({ length: 32 }, (_, i): Job => {
+    const puzzle = sudokuPuzzles[i % 4];
+    const halt = i % 3 === 0 ? "adaptive" : "fixed";
+    const max_steps = 4 + (i % 5);
+    switch (i % 4) {
+      case 0:
+        return async () => answersOf([((await (await post(solvePath("sudoku-parity"), { puzzle, halt, max_steps })).json()) as { result: ApiResult }).result]);
+      case 1:
+        return async () => answersOf(((await (await post(solvePath("tokens-parity"), { puzzles: goldenTokens.inputs.slice(0, 1 + (i % 3)).map((tokens) => ({ tokens })), halt, max_steps })).json()) as { results: ApiResult[] }).results);
+      case 2:
+        return async () => {
+          const events = parseSse(await text(await post(solvePath("sudoku-parity"), { puzzles: [puzzle, sudokuPuzzles[(i + 1) % 4]], halt, max_steps }, { accept: "text/event-stream" })));
+          return { steps: events.filter((e) => e.event === "step").map((e) => answersOf((e.data as { puzzles: ApiResult[] }).puzzles)), final: answersOf((events.at(-1)!.data as { results: ApiResult[] }).results) };
+        };
+      default:
+        return async () => {
+          const body = ndjson([{ puzzle, halt, max_steps }, { puzzle: sudokuPuzzles[(i + 2) % 4], max_steps: 3 }]);
+          const out = (await text(await post(solvePath("sudoku-parity"), body, { "content-type": "application/x-ndjson" }))).trim().split("\n").map((l) => JSON.parse(l));
+          return out.map((o) => answersOf([o.result]));
+        };
+    }
+  });
+
+  test("32 concurrent mixed requests give the answers of sequential runs", async () => {
+    const sequential: unknown[] = [];
+    for (const job of jobs) sequential.push(await job());
+    const concurrent = await Promise.all(jobs.map((job) => job()));
+    expect(concurrent).toEqual(sequential);
+  });
+});

@@ -1,0 +1,24 @@
+// Packs the Worker tests serve from the local R2 bucket: the two shipped
+// parity packs and a 5x5 maze pack converted from an official-code fixture.
+import { env } from "cloudflare:test";
+import sudokuWeights from "../../weights/sudoku-parity/model.safetensors";
+import sudokuManifest from "../../weights/sudoku-parity/model.json";
+import tokensWeights from "../../weights/tokens-parity/model.safetensors";
+import tokensManifest from "../../weights/tokens-parity/model.json";
+import mazeWeights from "../fixtures/packs/maze-5x5/model.safetensors";
+import mazeManifest from "../fixtures/packs/maze-5x5/model.json";
+
+export const PACKS = {
+  "sudoku-parity": { manifest: sudokuManifest, weights: sudokuWeights },
+  "tokens-parity": { manifest: tokensManifest, weights: tokensWeights },
+  "maze-5x5": { manifest: mazeManifest, weights: mazeWeights },
+};
+
+export async function putPack(name: string, manifest: unknown, weights: ArrayBuffer | Uint8Array): Promise<void> {
+  await env.MODELS.put(`models/${name}/model.json`, JSON.stringify(manifest));
+  await env.MODELS.put(`models/${name}/model.safetensors`, weights);
+}
+
+export async function seedPacks(): Promise<void> {
+  for (const [name, p] of Object.entries(PACKS)) await putPack(name, p.manifest, p.weights);
+}
