@@ -8,10 +8,12 @@ import { convert } from "../convert/convert.ts";
 import { MANIFEST_FILE, WEIGHTS_FILE } from "../engine/pack.ts";
 import { nodeKernelModule, readPackDir } from "../engine/node.ts";
 import { checkPuzzles } from "../engine/inputs.ts";
-import { type HaltMode, type Network, recurse } from "../engine/recursion.ts";
+import { type Network, recurse } from "../engine/recursion.ts";
 import { ReferenceNetwork } from "../engine/reference.ts";
 import { WasmNetwork } from "../engine/wasm-network.ts";
 import { TASKS, type TaskName } from "../engine/config.ts";
+import { UsageError, haltOption, intOption } from "./args.ts";
+import { solveCommand } from "./solve.ts";
 
 const VERSION = "0.1.0";
 
@@ -21,19 +23,6 @@ const USAGE = `usage:
   trm run --model <dir> --input <file.json> [--steps N] [--halt fixed|adaptive] [--logits] [--engine wasm|reference]
   trm solve --model <dir> --task sudoku|maze|tokens --input <file> [--steps N] [--halt fixed|adaptive]
   trm solve --url <worker url> --model-name <name> --task ... --input <file> [--steps N] [--halt ...]`;
-
-class UsageError extends Error {}
-
-function intOption(v: string | undefined, name: string, min = 1): number | undefined {
-  if (v === undefined) return undefined;
-  if (!/^\d+$/.test(v) || Number(v) < min) throw new UsageError(`--${name} must be an integer >= ${min}, got ${JSON.stringify(v)}`);
-  return Number(v);
-}
-
-export function haltOption(v: string | undefined): HaltMode {
-  if (v === undefined || v === "fixed" || v === "adaptive") return v ?? "fixed";
-  throw new UsageError(`--halt must be fixed or adaptive, got ${JSON.stringify(v)}`);
-}
 
 async function readText(path: string, what: string): Promise<string> {
   try {
@@ -164,6 +153,8 @@ async function main(argv: string[]): Promise<void> {
       return convertCommand(rest);
     case "run":
       return runCommand(rest);
+    case "solve":
+      return solveCommand(rest);
     case "--version":
       process.stdout.write(`trm-worker ${VERSION}\n`);
       return;
@@ -177,6 +168,12 @@ async function main(argv: string[]): Promise<void> {
       throw new UsageError(`unknown command ${JSON.stringify(command)}`);
   }
 }
+
+// A reader that stops early (`trm solve ... | head`) is not an error.
+process.stdout.on("error", (e: NodeJS.ErrnoException) => {
+  if (e.code === "EPIPE") process.exit(0);
+  throw e;
+});
 
 main(process.argv.slice(2)).catch((e: unknown) => {
   if (e instanceof UsageError || (e instanceof TypeError && (e as { code?: string }).code?.startsWith("ERR_PARSE_ARGS"))) {

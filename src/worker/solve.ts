@@ -76,7 +76,7 @@ async function solveNdjson(request: Request, model: LoadedModel, limits: Limits)
       let out: unknown;
       try {
         const { puzzles, opts } = parseSolveBody(parseJson(text, `line ${line}`), model, limits, false);
-        const [result] = await solveEncoded(model, encodePuzzles(model, puzzles, () => "puzzle"), opts);
+        const [result] = await solveEncoded(model, encodePuzzles(model, puzzles, () => `line ${line}`), opts);
         out = { line, result: present(result) };
       } catch (e) {
         out = { line, error: describeError(e) };

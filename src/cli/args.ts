@@ -1,0 +1,16 @@
+// Command-line argument helpers shared by the trm subcommands.
+import type { HaltMode } from "../engine/recursion.ts";
+
+/** A mistake in how the command was called: printed with the usage text, exit code 2. */
+export class UsageError extends Error {}
+
+export function intOption(v: string | undefined, name: string, min = 1): number | undefined {
+  if (v === undefined) return undefined;
+  if (!/^\d+$/.test(v) || Number(v) < min) throw new UsageError(`--${name} must be an integer >= ${min}, got ${JSON.stringify(v)}`);
+  return Number(v);
+}
+
+export function haltOption(v: string | undefined): HaltMode {
+  if (v === undefined || v === "fixed" || v === "adaptive") return v ?? "fixed";
+  throw new UsageError(`--halt must be fixed or adaptive, got ${JSON.stringify(v)}`);
+}

@@ -1,0 +1,84 @@
+// `trm solve`, in-process and through a local Worker (wrangler's test
+// harness with its local R2 bucket), on the golden Sudoku model.
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { createTestHarness } from "wrangler";
+import { REPO, SHARED, trm } from "./helpers.ts";
+
+const work = mkdtempSync(join(tmpdir(), "trm-solve-"));
+const golden = JSON.parse(readFileSync(join(SHARED, "golden/mlp_t/expected.json"), "utf8"));
+const digits = (tokens: number[]) => tokens.map((t) => (t >= 1 ? t - 1 : 0)).join("");
+const puzzles: string[] = golden.inputs.map(digits);
+const input = join(work, "puzzles.txt");
+writeFileSync(input, [puzzles[0], "12345", "", puzzles[1], puzzles[2], puzzles[3]].join("\n") + "\n");
+const pack = join(REPO, "weights/sudoku-parity");
+
+const parse = (stdout: string) => stdout.trim().split("\n").map((l) => JSON.parse(l));
+
+function expectGoldenAnswers(lines: { index: number; solution?: string; steps?: number; valid?: boolean; error?: { code: string } }[]) {
+  expect(lines.map((l) => l.index)).toEqual([0, 1, 2, 3, 4]);
+  expect(lines[1].error?.code).toBe("bad_puzzle");
+  [0, 2, 3, 4].forEach((i, b) => {
+    expect(lines[i].solution).toBe(digits(golden.steps[15].preds[b]));
+    expect(lines[i].steps).toBe(16);
+    expect(lines[i].valid).toBe(false); // random weights: not a sudoku
+  });
+}
+
+describe("trm solve in-process", () => {
+  test("answers every line in order, bad lines as errors", async () => {
+    const r = await trm(["solve", "--model", pack, "--task", "sudoku", "--input", input]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/trm solve: 5\/5 puzzles/);
+    expectGoldenAnswers(parse(r.stdout));
+  });
+
+  test("--steps and --halt", async () => {
+    const r = await trm(["solve", "--model", pack, "--task", "sudoku", "--input", input, "--steps", "3", "--halt", "adaptive"]);
+    expect(r.code, r.stderr).toBe(0);
+    const lines = parse(r.stdout);
+    const firstHalt = (b: number) => Math.min(3, golden.steps.find((s: { q_halt_logits: number[] }) => s.q_halt_logits[b] > 0)?.step ?? 3);
+    [0, 2, 3, 4].forEach((i, b) => expect(lines[i].steps).toBe(firstHalt(b)));
+  });
+
+  test("usage mistakes", async () => {
+    const mismatch = await trm(["solve", "--model", pack, "--task", "maze", "--input", input]);
+    expect(mismatch.code).toBe(1);
+    expect(mismatch.stderr).toMatch(/--task maze but the model .* is a sudoku model/);
+    const both = await trm(["solve", "--model", pack, "--url", "http://x", "--task", "sudoku", "--input", input]);
+    expect(both.code).toBe(2);
+    expect(both.stderr).toMatch(/either --model <dir> or --url/);
+    const steps = await trm(["solve", "--model", pack, "--task", "sudoku", "--input", input, "--steps", "99"]);
+    expect(steps.code).toBe(1);
+    expect(steps.stderr).toMatch(/max_steps must be an integer from 1 to 16/);
+  });
+});
+
+describe("trm solve --url", () => {
+  const harness = createTestHarness({ workers: [{ configPath: join(REPO, "wrangler.toml") }] });
+  let url = "";
+
+  beforeAll(async () => {
+    url = (await harness.listen()).url.toString();
+    const env = (await harness.getWorker().getEnv()) as { MODELS: { put(k: string, v: string | Uint8Array): Promise<unknown> } };
+    await env.MODELS.put("models/sudoku-parity/model.json", readFileSync(join(pack, "model.json"), "utf8"));
+    await env.MODELS.put("models/sudoku-parity/model.safetensors", new Uint8Array(readFileSync(join(pack, "model.safetensors"))));
+  }, 120_000);
+  afterAll(() => harness.close());
+
+  test("gives the same answers through the Worker as in-process", async () => {
+    const remote = await trm(["solve", "--url", url, "--model-name", "sudoku-parity", "--task", "sudoku", "--input", input]);
+    expect(remote.code, remote.stderr).toBe(0);
+    const local = await trm(["solve", "--model", pack, "--task", "sudoku", "--input", input]);
+    expectGoldenAnswers(parse(remote.stdout));
+    expect(parse(remote.stdout)).toEqual(parse(local.stdout));
+  });
+
+  test("an unknown model name is reported", async () => {
+    const r = await trm(["solve", "--url", url, "--model-name", "nope", "--task", "sudoku", "--input", input]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/\(model_not_found\).*HTTP 404/);
+  });
+});
