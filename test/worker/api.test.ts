@@ -5,8 +5,8 @@ import { env } from "cloudflare:test";
 import { exports } from "cloudflare:workers";
 import { beforeAll, describe, expect, test } from "vitest";
 import worker from "../../src/worker/index.ts";
-import goldenSudoku from "../../../shared/golden/mlp_t/expected.json";
-import goldenTokens from "../../../shared/golden/att_rope/expected.json";
+import goldenSudoku from "@shared/golden/mlp_t/expected.json";
+import goldenTokens from "@shared/golden/att_rope/expected.json";
 import { PACKS, putPack, seedPacks } from "./packs.ts";
 
 const BASE = "http://trm.test";
