@@ -4,7 +4,7 @@
 // A failed load is not cached, so a fixed object is picked up by the next request.
 import kernels from "../../build/kernels.wasm";
 import { TrmError } from "../errors.ts";
-import { MANIFEST_FILE, type PackManifest, loadPack, parameterCount, manifestConfig, parseManifest } from "../engine/pack.ts";
+import { MANIFEST_FILE, type ModelPack, type PackManifest, loadPack, manifestConfig, parameterCount, parseManifest } from "../engine/pack.ts";
 import { type LoadedModel, createModel } from "../solver.ts";
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
@@ -35,13 +35,14 @@ async function load(bucket: R2Bucket, name: string): Promise<LoadedModel> {
   const manifest = await readManifest(bucket, name);
   const object = await bucket.get(modelKey(name, manifest.weights.file));
   if (!object) throw unavailable(name, `weights object ${modelKey(name, manifest.weights.file)} is missing`);
+  let pack: ModelPack;
   try {
-    const pack = await loadPack(manifest, new Uint8Array(await object.arrayBuffer()));
-    return createModel(name, kernels, pack);
+    pack = await loadPack(manifest, new Uint8Array(await object.arrayBuffer()));
   } catch (e) {
     if (e instanceof TrmError) throw unavailable(name, e.message);
     throw e;
   }
+  return createModel(name, kernels, pack);
 }
 
 export function getModel(bucket: R2Bucket, name: string): Promise<LoadedModel> {
