@@ -5,7 +5,7 @@
 //   npm run bench [-- --quick]      (--quick: few repetitions, a smoke run)
 import { readFileSync } from "node:fs";
 import os from "node:os";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { convert } from "../src/convert/convert.ts";
 import { type ArchConfig, MODEL_DEFAULTS, type ModelConfig, dims, validateConfig } from "../src/engine/config.ts";
 import { Arena, type Kernels, ensureMemory, instantiateKernels } from "../src/engine/kernels.ts";
@@ -17,7 +17,7 @@ import { randomPuzzles, randomWeights, seededNormal } from "./random-weights.ts"
 import { type Plan, type Timing, measure } from "./timing.ts";
 
 const QUICK = process.argv.includes("--quick");
-const GOLDEN_DIR = "/work/shared/golden";
+const GOLDEN_DIR = join(process.env.TRM_SHARED ?? resolve(import.meta.dirname, "../../shared"), "golden");
 const PEER_LABEL = "peer-bench.md (other run, not side by side)";
 
 // Cheap work is repeated inside a sample until it lasts sampleMs; the ARC

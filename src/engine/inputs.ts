@@ -4,6 +4,7 @@
 import { TrmError } from "../errors.ts";
 import { type ModelConfig, dims } from "./config.ts";
 import type { Weights } from "./pack.ts";
+import type { SequenceState } from "./recursion.ts";
 
 export interface Puzzle {
   tokens: Int32Array; // (seq_len) token ids in [0, vocab)
@@ -71,6 +72,18 @@ export function inputEmbeddings(cfg: ModelConfig, w: Weights, puzzle: Puzzle): F
   const scale = Math.fround(Math.sqrt(H));
   for (let i = 0; i < x.length; i++) x[i] = Math.fround(scale * x[i]);
   return x;
+}
+
+/** A fresh carry (H_init / L_init broadcast over positions) and the input embeddings. */
+export function startSequence(cfg: ModelConfig, w: Weights, puzzle: Puzzle): SequenceState {
+  const { positions, hidden } = dims(cfg);
+  const zH = new Float32Array(positions * hidden);
+  const zL = new Float32Array(positions * hidden);
+  for (let p = 0; p < positions; p++) {
+    zH.set(w.HInit, p * hidden);
+    zL.set(w.LInit, p * hidden);
+  }
+  return { x: inputEmbeddings(cfg, w, puzzle), zH, zL };
 }
 
 /**

@@ -2,7 +2,7 @@
 // obviously correct rather than fast (dot products accumulate in float64).
 // It is the oracle the WASM kernels are tested against.
 import { type ModelConfig, dims } from "./config.ts";
-import { inputEmbeddings, ropeTables, type Puzzle } from "./inputs.ts";
+import { ropeTables, startSequence, type Puzzle } from "./inputs.ts";
 import type { LayerWeights, Weights } from "./pack.ts";
 import type { Network, Readout, SequenceState } from "./recursion.ts";
 
@@ -100,14 +100,7 @@ export class ReferenceNetwork implements Network<Float32Array> {
   }
 
   start(puzzle: Puzzle): SequenceState {
-    const { positions, hidden } = dims(this.config);
-    const zH = new Float32Array(positions * hidden);
-    const zL = new Float32Array(positions * hidden);
-    for (let p = 0; p < positions; p++) {
-      zH.set(this.weights.HInit, p * hidden);
-      zL.set(this.weights.LInit, p * hidden);
-    }
-    return { x: inputEmbeddings(this.config, this.weights, puzzle), zH, zL };
+    return startSequence(this.config, this.weights, puzzle);
   }
 
   load(batch: SequenceState[]) {

@@ -4,7 +4,7 @@
 // synchronously inside one supervision step (see recursion.ts), so requests
 // interleaving at awaits never see each other's buffers half-written.
 import { type Dims, type ModelConfig, dims } from "./config.ts";
-import { inputEmbeddings, ropeTables, type Puzzle } from "./inputs.ts";
+import { ropeTables, startSequence, type Puzzle } from "./inputs.ts";
 import { Arena, ensureMemory, instantiateKernels, type Kernels } from "./kernels.ts";
 import type { Weights } from "./pack.ts";
 import type { Network, Readout, SequenceState } from "./recursion.ts";
@@ -137,14 +137,7 @@ export class WasmNetwork implements Network<number> {
   }
 
   start(puzzle: Puzzle): SequenceState {
-    const { positions, hidden } = this.d;
-    const zH = new Float32Array(positions * hidden);
-    const zL = new Float32Array(positions * hidden);
-    for (let p = 0; p < positions; p++) {
-      zH.set(this.weights.HInit, p * hidden);
-      zL.set(this.weights.LInit, p * hidden);
-    }
-    return { x: inputEmbeddings(this.config, this.weights, puzzle), zH, zL };
+    return startSequence(this.config, this.weights, puzzle);
   }
 
   load(batch: SequenceState[]) {
