@@ -27,6 +27,8 @@ export interface Readout {
  */
 export interface Network<T> {
   readonly config: ModelConfig;
+  /** Most sequences one load may hold (bounds working memory); larger batches go in groups. */
+  readonly maxBatch: number;
   /** A fresh carry (H_init / L_init broadcast over positions) and the input embeddings. */
   start(puzzle: Puzzle): SequenceState;
   /** Copies the sequences into working buffers. */
@@ -81,19 +83,22 @@ export function* recurse<T>(net: Network<T>, puzzles: Puzzle[], maxSteps: number
   for (let step = 1; step <= maxSteps; step++) {
     const active = puzzles.map((_, i) => i).filter((i) => !last[i]?.halted);
     if (active.length === 0) return;
-    const out = supervisionStep(net, active.map((i) => states[i]));
-    active.forEach((i, j) => {
-      const qHalt = out.qHalt[j];
-      const qContinue = out.qContinue[j];
-      last[i] = {
-        logits: out.logits[j],
-        preds: argmaxRows(out.logits[j], net.config.vocab_size),
-        qHalt,
-        qContinue,
-        halted: step >= maxSteps || (halt === "adaptive" && wantsHalt(qHalt, qContinue)),
-        steps: step,
-      };
-    });
+    for (let g = 0; g < active.length; g += net.maxBatch) {
+      const group = active.slice(g, g + net.maxBatch);
+      const out = supervisionStep(net, group.map((i) => states[i]));
+      group.forEach((i, j) => {
+        const qHalt = out.qHalt[j];
+        const qContinue = out.qContinue[j];
+        last[i] = {
+          logits: out.logits[j],
+          preds: argmaxRows(out.logits[j], net.config.vocab_size),
+          qHalt,
+          qContinue,
+          halted: step >= maxSteps || (halt === "adaptive" && wantsHalt(qHalt, qContinue)),
+          steps: step,
+        };
+      });
+    }
     yield { step, sequences: [...last] };
   }
 }

@@ -90,6 +90,7 @@ export function attention(qkv: Float32Array, L: number, heads: number, d: number
 export class ReferenceNetwork implements Network<Float32Array> {
   readonly config: ModelConfig;
   readonly weights: Weights;
+  readonly maxBatch = Infinity; // plain arrays: no working-memory bound
   private readonly rope: { cos: Float32Array; sin: Float32Array } | null;
   private ws: { zH: Float32Array; zL: Float32Array; x: Float32Array } | null = null;
 

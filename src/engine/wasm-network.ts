@@ -11,6 +11,9 @@ import type { Network, Readout, SequenceState } from "./recursion.ts";
 
 // Rows of the channel MLP per GEMM: bounds its (rows, 2·inter) scratch.
 const MLP_ROWS = 128;
+// Positions (sequences × (P + seq)) loaded at once: bounds the four (B, P+seq, H)
+// state buffers (16 MiB at hidden 512), e.g. 21 Sudokus or 2 ARC grids per group.
+const MAX_BATCH_POSITIONS = 2048;
 
 interface PackedLayer {
   qkv: number; // panels of qkv_projᵀ (H, 3H)
@@ -42,6 +45,7 @@ interface Activations {
 
 export class WasmNetwork implements Network<number> {
   readonly config: ModelConfig;
+  readonly maxBatch: number;
   private readonly weights: Weights;
   private readonly d: Dims;
   private readonly k: Kernels;
@@ -57,6 +61,7 @@ export class WasmNetwork implements Network<number> {
     this.config = config;
     this.weights = weights;
     this.d = dims(config);
+    this.maxBatch = Math.max(1, Math.floor(MAX_BATCH_POSITIONS / this.d.positions));
     const { kernels, memory } = instantiateKernels(module);
     this.k = kernels;
     this.memory = memory;
