@@ -5,7 +5,7 @@
 import { type ModelConfig, expectedTensors } from "../src/engine/config.ts";
 import type { Puzzle } from "../src/engine/inputs.ts";
 import { type Weights, weightsFromTensors } from "../src/engine/pack.ts";
-import { type RawTensor, float32Bytes, numel } from "../src/engine/safetensors.ts";
+import { type RawTensor, encodeSafetensors, float32Bytes, numel, parseSafetensors, toBFloat16, toFloat32 } from "../src/engine/safetensors.ts";
 
 /** mulberry32: uniform in [0, 1), the same sequence for the same seed. */
 export function seededUniform(seed: number): () => number {
@@ -30,7 +30,7 @@ export function seededNormal(seed: number): () => number {
  * ([out, in], like the shared golden cases: keeps the recursion stable over
  * many calls) and std 1 for vectors (H_init, L_init, q_head bias).
  */
-export function randomWeights(config: ModelConfig, seed = 1): Weights {
+export function randomTensors(config: ModelConfig, seed = 1): Map<string, RawTensor> {
   const normal = seededNormal(seed);
   const tensors = new Map<string, RawTensor>();
   for (const { name, shape } of expectedTensors(config)) {
@@ -39,6 +39,25 @@ export function randomWeights(config: ModelConfig, seed = 1): Weights {
     for (let i = 0; i < values.length; i++) values[i] = std * normal();
     tensors.set(name, { dtype: "F32", shape, data: float32Bytes(values) });
   }
+  return tensors;
+}
+
+export function randomWeights(config: ModelConfig, seed = 1): Weights {
+  const tensors = randomTensors(config, seed);
+  return weightsFromTensors(config, (name) => tensors.get(name), [...tensors.keys()]);
+}
+
+/** The random tensors as a safetensors file, f32 or bf16 (what `trm convert --dtype` writes). */
+export function randomSafetensors(config: ModelConfig, dtype: "f32" | "bf16", seed = 1): Uint8Array {
+  const tensors = [...randomTensors(config, seed)].map(([name, t]): [string, RawTensor] =>
+    dtype === "f32" ? [name, t] : [name, { dtype: "BF16", shape: t.shape, data: toBFloat16(toFloat32(t)) }],
+  );
+  return encodeSafetensors(tensors);
+}
+
+/** Weights from safetensors bytes: the unpacking half of loadPack (its checksum aside). */
+export function unpackSafetensors(config: ModelConfig, bytes: Uint8Array): Weights {
+  const { tensors } = parseSafetensors(bytes);
   return weightsFromTensors(config, (name) => tensors.get(name), [...tensors.keys()]);
 }
 

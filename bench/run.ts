@@ -1,108 +1,191 @@
-// The engine benchmark: the GEMM and attention kernels on the TRM shapes, then
-// network calls (one L_level call = L_layers blocks) and supervision steps for
-// the shared golden configs and the official model sizes with random weights.
-// Prints readable tables, then one JSON line with every number.
-//   npm run bench [-- --quick]      (--quick: few repetitions, a smoke run)
-import { readFileSync } from "node:fs";
+// The engine benchmark, everything side by side in one run:
+//   - the machine's WASM SIMD FMA peak (build/probe.wasm) and read bandwidth;
+//   - our GEMM on every TRM shape (official sizes, batch 1 and 8), next to
+//     onnxruntime-web and tfjs-wasm on the same shapes and data, and the peak
+//     probe, all in the same rounds; our scalar reference on the batch-1 shapes;
+//   - the attention kernel; one SwiGLU block in all three engines;
+//   - one network call (2 blocks) for the official Sudoku MLP-T and ARC/Maze
+//     attention configurations: ours in Node and inside workerd, both peers in
+//     Node (checked to compute the same thing as ours), and a supervision step;
+//   - cold start per configuration in a fresh Node process, and memory.
+// Prints tables, then one JSON line with every number.
+//   npm run bench [-- --quick] [-- --json out.json] [-- --markdown out.md] [-- --no-peers] [-- --no-workerd]
+import { execFileSync } from "node:child_process";
+import { readFileSync, writeFileSync } from "node:fs";
 import os from "node:os";
-import { join, resolve } from "node:path";
-import { convert } from "../src/convert/convert.ts";
-import { type ArchConfig, MODEL_DEFAULTS, type ModelConfig, dims, validateConfig } from "../src/engine/config.ts";
+import v8 from "node:v8";
+import { dims } from "../src/engine/config.ts";
+import { ropeTables } from "../src/engine/inputs.ts";
 import { Arena, type Kernels, ensureMemory, instantiateKernels } from "../src/engine/kernels.ts";
 import { nodeKernelModule } from "../src/engine/node.ts";
-import { type Weights, loadPack } from "../src/engine/pack.ts";
-import { supervisionStep } from "../src/engine/recursion.ts";
+import { linear } from "../src/engine/reference.ts";
 import { WasmNetwork } from "../src/engine/wasm-network.ts";
+import { CONFIGS, type GemmShape, callFlops, gemmShapes } from "./configs.ts";
+import { benchNetwork, type NetworkRun } from "./network.ts";
+import { nodeContention } from "./node-contention.ts";
+import { type PeerEngine, type Runner, onnxruntimeWeb, tfjsWasm, transposed } from "./peers.ts";
 import { randomPuzzles, randomWeights, seededNormal } from "./random-weights.ts";
-import { type Plan, type Timing, measure } from "./timing.ts";
+import { type Plan, type Timing, measure, measureRounds, median, plan } from "./timing.ts";
+import { benchInWorkerd } from "./workerd.ts";
 
-const QUICK = process.argv.includes("--quick");
-const GOLDEN_DIR = join(process.env.TRM_SHARED ?? resolve(import.meta.dirname, "../../shared"), "golden");
-const PEER_LABEL = "peer-bench.md (other run, not side by side)";
+const args = process.argv.slice(2);
+const QUICK = args.includes("--quick");
+const option = (name: string) => (args.includes(name) ? args[args.indexOf(name) + 1] : undefined);
+const JSON_OUT = option("--json");
+const MARKDOWN_OUT = option("--markdown");
+const PEERS = !args.includes("--no-peers");
+const WORKERD = !args.includes("--no-workerd");
 
-// Cheap work is repeated inside a sample until it lasts sampleMs; the ARC
-// model's calls (~0.5 s) and steps (~15 calls) are timed one at a time.
 const PLANS = {
-  kernel: QUICK ? plan(100, 3, 30) : plan(300, 9, 150),
-  call: QUICK ? plan(100, 3, 30) : plan(500, 9, 150),
-  step: QUICK ? plan(1, 2, 0) : plan(200, 5, 150),
+  kernel: QUICK ? plan(100, 3, 30) : plan(300, 7, 120),
+  call: QUICK ? plan(100, 3, 30) : plan(500, 7, 150),
   bigCall: QUICK ? plan(1, 2, 0) : plan(1000, 5, 0),
+  step: QUICK ? plan(1, 2, 0) : plan(200, 5, 150),
   bigStep: QUICK ? plan(0, 1, 0) : plan(0, 2, 0), // its calls were just warmed up
+  reference: plan(0, 1, 0),
 };
+const PROBE_ITERS = 250_000; // 24 MFLOP: about 0.5 ms a call at the peak
 
-function plan(warmupMs: number, samples: number, sampleMs: number): Plan {
-  return { warmupMs, samples, sampleMs };
+const contention = nodeContention;
+const progress = (what: string) => process.stderr.write(`bench: ${what}\n`);
+const gflops = (flop: number, ms: number) => flop / ms / 1e6;
+
+// ---------------------------------------------------------------- peak probe
+
+interface Probe {
+  fma: () => number;
+  muladd: () => number;
+  flop: number;
+  bandwidth(): Promise<{ gbs: number; bytes: number }>;
+}
+
+interface ProbeExports {
+  fma_peak(iters: number, seed: number): number;
+  muladd_peak(iters: number, seed: number): number;
+  read_sum(ptr: number, bytes: number): number;
+  heap_base(): number;
+}
+
+function loadProbe(): Probe {
+  const module = new WebAssembly.Module(readFileSync(new URL("../build/probe.wasm", import.meta.url)));
+  const memory = new WebAssembly.Memory({ initial: 1 });
+  const p = new WebAssembly.Instance(module, { env: { memory } }).exports as unknown as ProbeExports;
+  return {
+    fma: () => p.fma_peak(PROBE_ITERS, 1),
+    muladd: () => p.muladd_peak(PROBE_ITERS, 1),
+    flop: PROBE_ITERS * 96,
+    async bandwidth() {
+      const bytes = 64 << 20; // well past the caches
+      ensureMemory(memory, p.heap_base() + bytes + 64);
+      const base = Math.ceil(p.heap_base() / 64) * 64;
+      const t = await measure(() => p.read_sum(base, bytes), plan(100, 5, 0), contention);
+      return { gbs: bytes / t.medianMs / 1e6, bytes };
+    },
+  };
 }
 
 // ---------------------------------------------------------------- kernels
 
-interface GemmShape {
+interface GemmRow {
   name: string;
+  batch: number;
   m: number;
   k: number;
   n: number;
-  peer?: { ortWeb: number; tfjs: number }; // peer-bench.md §2, rep 4, CPU-time GFLOP/s medians
-}
-
-const GEMM_SHAPES: GemmShape[] = [
-  { name: "sud_gateup", m: 97, k: 512, n: 3072, peer: { ortWeb: 26.3, tfjs: 32.8 } },
-  { name: "sud_down", m: 97, k: 1536, n: 512, peer: { ortWeb: 26.9, tfjs: 33.6 } },
-  { name: "sud_tmix_gateup (It 256)", m: 512, k: 97, n: 512, peer: { ortWeb: 26.0, tfjs: 30.2 } },
-  { name: "sud_tmix_down (It 256)", m: 512, k: 256, n: 97, peer: { ortWeb: 22.6, tfjs: 31.2 } },
-  // The official MLP-T width over 97 positions is swigluWidth(97, 4) = 512, not the 256 peer-bench used.
-  { name: "sud_tmix_gateup (It 512)", m: 512, k: 97, n: 1024 },
-  { name: "sud_tmix_down (It 512)", m: 512, k: 512, n: 97 },
-  { name: "arc_qkv", m: 916, k: 512, n: 1536, peer: { ortWeb: 26.2, tfjs: 34.8 } },
-  { name: "arc_oproj", m: 916, k: 512, n: 512, peer: { ortWeb: 27.3, tfjs: 33.5 } },
-  { name: "arc_gateup", m: 916, k: 512, n: 3072, peer: { ortWeb: 24.5, tfjs: 31.4 } },
-  { name: "arc_down", m: 916, k: 1536, n: 512, peer: { ortWeb: 25.5, tfjs: 34.3 } },
-];
-
-// peer-bench.md §3, rep 4, median ms: ort-web MatMul/Softmax/MatMul and tfjs per-head 2-D matMul.
-const ATTENTION_PEER: Record<number, { ortWeb: number; tfjs: number }> = {
-  1: { ortWeb: 9.8, tfjs: 8.8 },
-  8: { ortWeb: 76.3, tfjs: 96.9 },
-};
-const ATTENTION_SEQ = 916;
-const ATTENTION_HEAD_DIM = 64;
-
-interface KernelResult extends Timing {
-  name: string;
-  shape: string;
   mflop: number;
-  gflops: number; // median
-  bestGflops: number;
+  ms: number;
+  gflops: number; // ours, median
+  best_gflops: number;
+  peak_gflops: number; // the FMA probe's median in the same rounds
+  fraction_of_peak: number;
+  vs_peers: Record<string, number>; // peer median time / our median time, same rounds
+  contention: string;
 }
 
-function kernelResult(name: string, shape: string, flop: number, t: Timing): KernelResult {
-  return { name, shape, mflop: flop / 1e6, ...t, gflops: flop / t.medianMs / 1e6, bestGflops: flop / t.minMs / 1e6 };
+interface PeerRow {
+  engine: string;
+  name: string;
+  batch: number;
+  m: number;
+  k: number;
+  n: number;
+  ms: number;
+  gflops: number;
 }
 
 /** Fills `floats` floats at byte offset `ptr` with normal values of the given std. */
-function fillNormal(memory: WebAssembly.Memory, ptr: number, floats: number, std: number, seed: number): void {
+function fillNormal(memory: WebAssembly.Memory, ptr: number, floats: number, std: number, seed: number): Float32Array {
   const normal = seededNormal(seed);
   const view = new Float32Array(memory.buffer, ptr, floats);
   for (let i = 0; i < floats; i++) view[i] = std * normal();
+  return view;
 }
 
-function benchGemm(k: Kernels, memory: WebAssembly.Memory, s: GemmShape): KernelResult {
+function contentionOf(t: Timing): string {
+  return `${t.cpuPerWall === null ? "?" : t.cpuPerWall.toFixed(2)} / ${t.otherVcpus === null ? "?" : t.otherVcpus.toFixed(2)}`;
+}
+
+async function benchGemmShape(s: GemmShape, probe: Probe, peers: PeerEngine[]): Promise<{ row: GemmRow; peerRows: PeerRow[] }> {
+  const { kernels: k, memory } = instantiateKernels(nodeKernelModule());
   const arena = new Arena(k.heap_base());
   const a = arena.alloc(s.m * s.k);
   const w = arena.alloc(s.n * s.k); // a weight as PyTorch stores it, [out, in]
   const packed = arena.alloc(k.packed_len(s.k, s.n));
   const c = arena.alloc(s.m * s.n);
   ensureMemory(memory, arena.end);
-  fillNormal(memory, a, s.m * s.k, 1, 3);
-  fillNormal(memory, w, s.n * s.k, 1 / Math.sqrt(s.k), 4);
+  const aData = fillNormal(memory, a, s.m * s.k, 1, 3).slice();
+  const wData = fillNormal(memory, w, s.n * s.k, 1 / Math.sqrt(s.k), 4).slice();
   k.pack_nk(w, s.n, s.k, s.k, packed); // once, like model weights: not timed
-  const t = measure(() => k.gemm(s.m, s.n, s.k, a, s.k, packed, c, s.n, false), PLANS.kernel);
-  return kernelResult(s.name, `${s.m}×${s.k}×${s.n}`, 2 * s.m * s.k * s.n, t);
+  const calls: Record<string, () => unknown> = {
+    ours: () => k.gemm(s.m, s.n, s.k, a, s.k, packed, c, s.n, false),
+    probe: probe.fma,
+  };
+  const runners: Runner[] = [];
+  const b = peers.length ? transposed(wData, s.n, s.k) : new Float32Array(0);
+  for (const p of peers) {
+    const r = await p.matmul(s.m, s.k, s.n, b, aData);
+    runners.push(r);
+    calls[p.name] = () => r.run();
+  }
+  const t = await measureRounds(calls, PLANS.kernel, contention);
+  runners.forEach((r) => r.dispose());
+  const flop = 2 * s.m * s.k * s.n;
+  const peak = gflops(probe.flop, t.probe.medianMs);
+  const ours = t.ours;
+  return {
+    row: {
+      name: s.name, batch: s.batch, m: s.m, k: s.k, n: s.n, mflop: flop / 1e6,
+      ms: ours.medianMs, gflops: gflops(flop, ours.medianMs), best_gflops: gflops(flop, ours.minMs),
+      peak_gflops: peak, fraction_of_peak: gflops(flop, ours.medianMs) / peak,
+      vs_peers: Object.fromEntries(peers.map((p) => [p.name, t[p.name].medianMs / ours.medianMs])),
+      contention: contentionOf(ours),
+    },
+    peerRows: peers.map((p) => ({ engine: p.name, name: s.name, batch: s.batch, m: s.m, k: s.k, n: s.n, ms: t[p.name].medianMs, gflops: gflops(flop, t[p.name].medianMs) })),
+  };
 }
 
-/** The attention kernel on one sequence; its time includes packing K and V and the softmax. */
-function benchAttention(k: Kernels, memory: WebAssembly.Memory, heads: number): KernelResult {
-  const seq = ATTENTION_SEQ;
-  const d = ATTENTION_HEAD_DIM;
+/** The scalar reference (reference.ts linear, float64 sums) on one shape: one call, it is slow. */
+async function benchReference(s: GemmShape): Promise<PeerRow> {
+  const normal = seededNormal(5);
+  const a = Float32Array.from({ length: s.m * s.k }, normal);
+  const w = Float32Array.from({ length: s.n * s.k }, normal);
+  const t = await measure(() => linear(a, s.m, s.k, w, s.n), PLANS.reference, contention);
+  return { engine: "scalar reference", name: s.name, batch: s.batch, m: s.m, k: s.k, n: s.n, ms: t.medianMs, gflops: gflops(2 * s.m * s.k * s.n, t.medianMs) };
+}
+
+interface AttentionRow {
+  heads: number;
+  seq: number;
+  head_dim: number;
+  mflop: number;
+  ms: number;
+  gflops: number; // the two matmuls' FLOPs over the whole time (packing and softmax included)
+  contention: string;
+}
+
+async function benchAttention(heads: number): Promise<AttentionRow> {
+  const { kernels: k, memory } = instantiateKernels(nodeKernelModule());
+  const { positions: seq, headDim: d } = dims(CONFIGS.arc);
   const arena = new Arena(k.heap_base());
   const qkv = arena.alloc(seq * 3 * heads * d);
   const out = arena.alloc(seq * heads * d);
@@ -111,145 +194,193 @@ function benchAttention(k: Kernels, memory: WebAssembly.Memory, heads: number): 
   const scores = arena.alloc((k.attention_query_block.value as number) * seq);
   ensureMemory(memory, arena.end);
   fillNormal(memory, qkv, seq * 3 * heads * d, 1, 5);
-  const t = measure(() => k.attention(qkv, seq, heads, d, out, kpack, vpack, scores), PLANS.kernel);
-  return kernelResult(`attention ${heads} head${heads > 1 ? "s" : ""}`, `${seq}×${d}×${heads}`, heads * 4 * seq * seq * d, t);
+  const t = await measure(() => k.attention(qkv, seq, heads, d, out, kpack, vpack, scores), PLANS.kernel, contention);
+  const flop = heads * 4 * seq * seq * d;
+  return { heads, seq, head_dim: d, mflop: flop / 1e6, ms: t.medianMs, gflops: gflops(flop, t.medianMs), contention: contentionOf(t) };
 }
 
-// ---------------------------------------------------------------- networks
+// ---------------------------------------------------------------- SwiGLU block
 
-const OFFICIAL_ARCH: ArchConfig = {
-  H_cycles: 3,
-  L_cycles: 6,
-  H_layers: 0,
-  L_layers: 2,
-  hidden_size: 512,
-  expansion: 4,
-  num_heads: 8,
-  pos_encodings: "none",
-  puzzle_emb_ndim: 512,
-  puzzle_emb_len: 16,
-  halt_max_steps: 16,
-  halt_exploration_prob: 0.1,
-  forward_dtype: "bfloat16",
-  mlp_t: false,
-  no_ACT_continue: true,
-};
-
-// Sudoku-Extreme with the MLP-T block: 81 cells + 16 puzzle positions.
-const SUDOKU_MLP_T: ModelConfig = validateConfig({
-  arch: { ...OFFICIAL_ARCH, mlp_t: true },
-  seq_len: 81,
-  vocab_size: 11,
-  num_puzzle_identifiers: 1,
-  puzzle_emb_len: 16,
-  ...MODEL_DEFAULTS,
-});
-
-// ARC-AGI with attention + RoPE: a 30×30 grid + 16 puzzle positions; the paper
-// uses L_cycles 4 for ARC and Maze. The real ARC puzzle-id count only sizes the
-// embedding table (memory), not the compute, so 1 id is used here.
-const ARC_ATTENTION: ModelConfig = validateConfig({
-  arch: { ...OFFICIAL_ARCH, L_cycles: 4, pos_encodings: "rope" },
-  seq_len: 900,
-  vocab_size: 12,
-  num_puzzle_identifiers: 1,
-  puzzle_emb_len: 16,
-  ...MODEL_DEFAULTS,
-});
-
-interface NetworkCase {
-  name: string;
-  config: ModelConfig;
-  weights: Weights;
-  batches: number[];
-  callPlan: Plan;
-  stepPlan: Plan;
-  peerCallMs?: string; // batch 1, peer-bench.md §0/§4
+interface BlockRow {
+  engine: string;
+  config: string;
+  m: number;
+  ms: number;
+  gflops: number;
 }
 
-interface NetworkResult {
-  name: string;
+const MLP_ROWS = 128; // as src/engine/wasm-network.ts runs the channel MLP
+
+/** h = rms_norm(h + down(silu(gate) · up)) in our kernels, the way WasmNetwork runs it. */
+function oursSwigluBlock(k: Kernels, memory: WebAssembly.Memory, m: number, configName: string, gateUp: Float32Array, down: Float32Array, x: Float32Array) {
+  const { hidden: H, inter } = dims(CONFIGS[configName]);
+  const eps = CONFIGS[configName].rms_norm_eps;
+  const arena = new Arena(k.heap_base());
+  const wgu = arena.alloc(k.packed_len(H, 2 * inter));
+  const wd = arena.alloc(k.packed_len(inter, H));
+  const staging = arena.alloc(Math.max(gateUp.length, down.length));
+  const h = arena.alloc(m * H);
+  const gu = arena.alloc(MLP_ROWS * 2 * inter);
+  const act = arena.alloc(MLP_ROWS * inter);
+  ensureMemory(memory, arena.end);
+  const f32 = () => new Float32Array(memory.buffer);
+  f32().set(gateUp, staging / 4);
+  k.pack_nk(staging, 2 * inter, H, H, wgu);
+  f32().set(down, staging / 4);
+  k.pack_nk(staging, H, inter, inter, wd);
+  f32().set(x, h / 4);
+  return () => {
+    for (let r0 = 0; r0 < m; r0 += MLP_ROWS) {
+      const rows = Math.min(MLP_ROWS, m - r0);
+      const hr = h + r0 * H * 4;
+      k.gemm(rows, 2 * inter, H, hr, H, wgu, gu, 2 * inter, false);
+      k.swiglu(gu, rows, inter, act);
+      k.gemm(rows, H, inter, act, inter, wd, hr, H, true);
+    }
+    k.rms_norm_rows(h, m, H, H, eps);
+  };
+}
+
+async function benchSwigluBlocks(peers: PeerEngine[]): Promise<BlockRow[]> {
+  const rows: BlockRow[] = [];
+  for (const configName of ["sudoku", "arc"]) {
+    const config = CONFIGS[configName];
+    const { positions: m, hidden: H, inter } = dims(config);
+    progress(`swiglu block, ${configName} (${m} rows)`);
+    const layer = randomWeights(config).layers[0];
+    const normal = seededNormal(6);
+    const x = Float32Array.from({ length: m * H }, normal);
+    const { kernels, memory } = instantiateKernels(nodeKernelModule());
+    const calls: Record<string, () => unknown> = { ours: oursSwigluBlock(kernels, memory, m, configName, layer.gateUp, layer.down, x) };
+    const runners: Runner[] = [];
+    for (const p of peers) {
+      const r = await p.swigluBlock(m, config, layer, x);
+      runners.push(r);
+      calls[p.name] = () => r.run();
+    }
+    const t = await measureRounds(calls, configName === "arc" && QUICK ? plan(50, 3, 0) : PLANS.call, contention);
+    runners.forEach((r) => r.dispose());
+    const flop = 2 * m * H * 2 * inter + 2 * m * inter * H;
+    for (const [engine, timing] of Object.entries(t)) rows.push({ engine: engine === "ours" ? "trm" : engine, config: configName, m, ms: timing.medianMs, gflops: gflops(flop, timing.medianMs) });
+  }
+  return rows;
+}
+
+// ---------------------------------------------------------------- network calls
+
+interface CallRow {
+  config: string;
+  runtime: string; // node | workerd
+  engine: string; // trm | onnxruntime-web | tfjs-wasm
   batch: number;
-  positions: number;
-  callsPerStep: number;
-  mflopPerCall: number; // matmul FLOPs only
-  call: Timing;
-  callGflops: number; // median
-  step: Timing;
-  peerCallMs?: string;
+  ms: number;
+  gflops: number;
+  fraction_of_peak: number;
+  step_ms: number | null;
+  max_abs_diff_vs_trm: number | null; // peers: their output against ours on the same input
 }
 
-/** Matmul FLOPs of one network call on one sequence (elementwise work not counted). */
-function callFlops(cfg: ModelConfig): number {
-  const { hidden: H, positions: L, inter: I, interT: It } = dims(cfg);
-  const mix = cfg.arch.mlp_t
-    ? 2 * H * L * 2 * It + 2 * H * It * L
-    : 2 * L * H * 3 * H + 4 * L * L * H + 2 * L * H * H; // qkv, q·kᵀ and p·v over all heads, o_proj
-  const mlp = 2 * L * H * 2 * I + 2 * L * I * H;
-  return cfg.arch.L_layers * (mix + mlp);
+/**
+ * Ours and the peers on one network call (batch 1), in the same rounds, after
+ * checking that the peers' graphs compute what ours does: z_L ← blocks(z_L)
+ * from the same random z_L (z_H = 0, so the injection adds nothing).
+ */
+async function benchCallsSideBySide(configName: string, peers: PeerEngine[], peak: number): Promise<CallRow[]> {
+  const config = CONFIGS[configName];
+  const weights = randomWeights(config);
+  const net = new WasmNetwork(nodeKernelModule(), config, weights);
+  const states = randomPuzzles(config, 1).map((p) => net.start(p));
+  const normal = seededNormal(9);
+  states[0].zL = states[0].zL.map(() => normal());
+  states[0].zH.fill(0);
+  const x = states[0].zL.slice();
+  {
+    const { zH, zL } = net.load(states);
+    net.update(zL, zH);
+    net.store(states);
+  }
+  const ours = states[0].zL;
+  const { zH, zL } = net.load(states);
+  const calls: Record<string, () => unknown> = { ours: () => net.update(zL, zH) };
+  const diffs: Record<string, number> = {};
+  const runners: Runner[] = [];
+  for (const p of peers) {
+    const r = await p.networkCall(config, weights, config.arch.pos_encodings === "rope" ? ropeTables(config) : null, x);
+    await r.run();
+    const out = r.output();
+    let maxDiff = out.length === ours.length ? 0 : Infinity;
+    for (let i = 0; i < ours.length; i++) maxDiff = Math.max(maxDiff, Math.abs(out[i] - ours[i]) || (Number.isNaN(out[i]) ? Infinity : 0));
+    diffs[p.name] = maxDiff;
+    runners.push(r);
+    calls[p.name] = () => r.run();
+  }
+  const t = await measureRounds(calls, configName === "arc" ? PLANS.bigCall : PLANS.call, contention);
+  runners.forEach((r) => r.dispose());
+  const flop = callFlops(config);
+  return Object.entries(t).map(([name, timing]) => ({
+    config: configName, runtime: "node", engine: name === "ours" ? "trm" : name, batch: 1,
+    ms: timing.medianMs, gflops: gflops(flop, timing.medianMs), fraction_of_peak: gflops(flop, timing.medianMs) / peak,
+    step_ms: null, max_abs_diff_vs_trm: name === "ours" ? null : diffs[name],
+  }));
 }
 
-function benchNetwork(c: NetworkCase): NetworkResult[] {
-  const net = new WasmNetwork(nodeKernelModule(), c.config, c.weights);
-  const { H_cycles, L_cycles } = c.config.arch;
-  return c.batches.map((batch) => {
-    progress(`${c.name}, batch ${batch}`);
-    const states = randomPuzzles(c.config, batch).map((p) => net.start(p));
-    const { zH, zL, x } = net.load(states);
-    const call = measure(() => net.update(zL, zH, x), c.callPlan); // z_L = net(z_L, z_H + x), the common call
-    const step = measure(() => supervisionStep(net, states), c.stepPlan);
-    const flop = batch * callFlops(c.config);
-    return {
-      name: c.name,
-      batch,
-      positions: dims(c.config).positions,
-      callsPerStep: H_cycles * (L_cycles + 1),
-      mflopPerCall: flop / 1e6,
-      call,
-      callGflops: flop / call.medianMs / 1e6,
-      step,
-      ...(batch === 1 && c.peerCallMs ? { peerCallMs: c.peerCallMs } : {}),
-    };
-  });
+function callRow(r: NetworkRun, peak: number): CallRow {
+  return {
+    config: r.config, runtime: r.runtime, engine: "trm", batch: r.batch, ms: r.ms, gflops: r.gflops,
+    fraction_of_peak: r.gflops / peak, step_ms: r.step.medianMs, max_abs_diff_vs_trm: null,
+  };
 }
 
-/** A golden case converted in-process from its checkpoint.pt and all_config.yaml, as `trm convert` would. */
-async function goldenCase(name: string): Promise<NetworkCase> {
-  const dir = join(GOLDEN_DIR, name);
-  const converted = await convert({
-    checkpoint: new Uint8Array(readFileSync(join(dir, "checkpoint.pt"))),
-    checkpointName: join(dir, "checkpoint.pt"),
-    configYaml: readFileSync(join(dir, "all_config.yaml"), "utf8"),
-    configName: join(dir, "all_config.yaml"),
-    name,
-    converter: "trm-worker bench",
-  });
-  const pack = await loadPack(converted.manifest, converted.safetensors);
-  return { name: `golden ${name}`, config: pack.config, weights: pack.weights, batches: [1, 4], callPlan: PLANS.call, stepPlan: PLANS.step };
+interface ColdRow {
+  config: string;
+  runtime: string;
+  bootMs?: number;
+  importMs?: number;
+  compileMs?: number;
+  instantiateMs: number;
+  unpackMs: number;
+  packMs: number;
+  firstStepMs: number;
+  secondStepMs?: number;
+  wasmBytes: number;
+  jsHeapBytes: number | null;
+  rssBytes?: number;
+}
+
+function coldInFreshNode(configName: string): ColdRow {
+  const out = execFileSync(process.execPath, [new URL("./cold.ts", import.meta.url).pathname, configName], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] });
+  return JSON.parse(out.trim().split("\n").pop()!) as ColdRow;
 }
 
 // ---------------------------------------------------------------- output
 
-function progress(what: string): void {
-  process.stderr.write(`bench: ${what}\n`);
-}
-
-/** "cpu/wall / other vCPUs busy" of one measurement. */
-function contention(t: Timing): string {
-  return `${t.cpuPerWall.toFixed(2)} / ${t.otherVcpus === null ? "?" : t.otherVcpus.toFixed(2)}`;
+function fmt(x: number, digits = 1): string {
+  return Number.isFinite(x) ? x.toFixed(digits) : String(x);
 }
 
 function ms(x: number): string {
   return x < 10 ? x.toFixed(3) : x < 100 ? x.toFixed(2) : x.toFixed(1);
 }
 
-function printTable(title: string, header: string[], rows: string[][]): void {
+function mib(bytes: number | null | undefined): string {
+  return bytes === null || bytes === undefined ? "-" : (bytes / 2 ** 20).toFixed(1);
+}
+
+const markdown: string[] = [];
+
+function table(title: string, header: string[], rows: string[][]): void {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   const line = (cells: string[]) => cells.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]) : cell.padStart(widths[i]))).join("  ");
   console.log(`\n${title}`);
   console.log(line(header));
   console.log(widths.map((w) => "-".repeat(w)).join("  "));
   for (const r of rows) console.log(line(r));
+  markdown.push(`\n### ${title}\n`, `| ${header.join(" | ")} |`, `|${header.map((_, i) => (i === 0 ? "---" : "---:")).join("|")}|`, ...rows.map((r) => `| ${r.join(" | ")} |`));
+}
+
+function text(line: string): void {
+  console.log(line);
+  markdown.push(line);
 }
 
 // ---------------------------------------------------------------- main
@@ -263,83 +394,167 @@ async function main(): Promise<void> {
     execArgv: process.execArgv,
     cpu: os.cpus()[0].model,
     cpus: os.cpus().length,
-    loadavgStart: os.loadavg(),
-    loadavgEnd: [] as number[],
+    loadavg_start: os.loadavg(),
+    loadavg_end: [] as number[],
+    peers: {} as Record<string, string>,
+    peer_init_ms: {} as Record<string, number>,
   };
 
-  const { kernels, memory } = instantiateKernels(nodeKernelModule());
-  const gemm = GEMM_SHAPES.map((s) => {
-    progress(`gemm ${s.name}`);
-    return benchGemm(kernels, memory, s);
-  });
-  const attention = [1, 8].map((heads) => {
+  const probe = loadProbe();
+  progress("peak probe");
+  const probeT = await measureRounds({ fma: probe.fma, muladd: probe.muladd }, PLANS.kernel, contention);
+  const bandwidth = await probe.bandwidth();
+
+  const peers: PeerEngine[] = [];
+  if (PEERS) {
+    progress("starting onnxruntime-web and tfjs-wasm");
+    peers.push(await onnxruntimeWeb(), await tfjsWasm());
+    for (const p of peers) {
+      meta.peers[p.name] = p.version;
+      meta.peer_init_ms[p.name] = p.initMs;
+    }
+  }
+
+  const gemm: GemmRow[] = [];
+  const peerRows: PeerRow[] = [];
+  for (const s of gemmShapes(QUICK)) {
+    progress(`gemm ${s.name} batch ${s.batch} (${s.m}×${s.k}×${s.n})`);
+    const r = await benchGemmShape(s, probe, peers);
+    gemm.push(r.row);
+    peerRows.push(...r.peerRows);
+  }
+  for (const s of gemmShapes(true).filter((g) => g.batch === 1)) {
+    progress(`scalar reference ${s.name}`);
+    peerRows.push(await benchReference(s));
+  }
+  const attention: AttentionRow[] = [];
+  for (const heads of [1, 8]) {
     progress(`attention, ${heads} head(s)`);
-    return benchAttention(kernels, memory, heads);
-  });
+    attention.push(await benchAttention(heads));
+  }
+  const swigluBlock = await benchSwigluBlocks(peers);
 
-  const cases: NetworkCase[] = [
-    await goldenCase("att_rope"),
-    await goldenCase("mlp_t"),
-    {
-      name: "sudoku mlp_t 512",
-      config: SUDOKU_MLP_T,
-      weights: randomWeights(SUDOKU_MLP_T),
-      batches: [1, 4],
-      callPlan: PLANS.call,
-      stepPlan: PLANS.step,
-      peerCallMs: "40–45 (It 256)",
-    },
-    {
-      name: "arc att+rope 512",
-      config: ARC_ATTENTION,
-      weights: randomWeights(ARC_ATTENTION),
-      batches: [1],
-      callPlan: PLANS.bigCall,
-      stepPlan: PLANS.bigStep,
-      peerCallMs: "550–650 (no RoPE)",
-    },
-  ];
-  const networks = cases.flatMap(benchNetwork);
-  meta.loadavgEnd = os.loadavg();
+  // The peak for whole-call fractions: the probe's median over all GEMM rounds.
+  const peak = median(gemm.map((g) => g.peak_gflops));
+  const calls: CallRow[] = [];
+  const nodeRuns: NetworkRun[] = [];
+  for (const [configName, batches] of [["sudoku", [1, 8]], ["arc", [1]]] as const) {
+    progress(`network call side by side, ${configName}`);
+    calls.push(...(await benchCallsSideBySide(configName, peers, peak)));
+    for (const batch of batches) {
+      progress(`network call and step in node, ${configName} batch ${batch}`);
+      const big = configName === "arc";
+      const run = await benchNetwork(nodeKernelModule(), configName, batch, "node", { call: big ? PLANS.bigCall : PLANS.call, step: big ? PLANS.bigStep : PLANS.step }, contention);
+      nodeRuns.push(run);
+      calls.push(callRow(run, peak));
+    }
+  }
+  const cold: ColdRow[] = [];
+  for (const configName of ["sudoku", "arc"]) {
+    progress(`cold start in a fresh node process, ${configName}`);
+    cold.push(coldInFreshNode(configName));
+  }
+  if (WORKERD) {
+    progress("network call and step inside workerd (a fresh Worker per configuration)");
+    for (const run of await benchInWorkerd([{ config: "sudoku", batch: 1 }, { config: "arc", batch: 1 }], QUICK)) {
+      calls.push(callRow(run, peak));
+      cold.push({ config: run.config, runtime: "workerd", ...run.cold, secondStepMs: run.step.medianMs, wasmBytes: run.memory.wasmBytes, jsHeapBytes: null });
+    }
+  }
+  meta.loadavg_end = os.loadavg();
 
+  // ---------------------------------------------------------------- report
   const load = (l: number[]) => l.map((x) => x.toFixed(2)).join(" ");
-  console.log(`TRM engine benchmark${QUICK ? " (--quick)" : ""}: node ${meta.node}, V8 ${meta.v8}, ${meta.cpu} × ${meta.cpus}`);
-  console.log(`load average (1/5/15 min): start ${load(meta.loadavgStart)}, end ${load(meta.loadavgEnd)}`);
-  console.log("wall time per call (performance.now); median and min over samples after warm-up");
-  console.log("contention = cpu/wall / other vCPUs busy: cpu/wall < 1 means we waited for a core; other processes' CPU use slows us even at cpu/wall 1");
+  const peerNames = peers.map((p) => p.name);
+  text(`TRM engine benchmark${QUICK ? " (--quick)" : ""}, ${meta.date}: node ${meta.node} (V8 ${meta.v8}, flags ${meta.execArgv.join(" ") || "none"}), ${meta.cpu} × ${meta.cpus} vCPUs`);
+  text(`peers: ${peers.map((p) => `${p.name} ${p.version} (runtime start ${p.initMs.toFixed(0)} ms)`).join(", ") || "none"}; V8 heap limit ${mib(v8.getHeapStatistics().heap_size_limit)} MiB`);
+  text(`load average (1/5/15 min): start ${load(meta.loadavg_start)}, end ${load(meta.loadavg_end)}`);
+  text("Medians of wall time over samples after warm-up; engines compared are timed in the same rounds (round-robin), so ratios are fair under load even when absolute numbers move.");
+  text("contention = our cpu/wall / other vCPUs busy (cpu/wall < 1: we waited for a core; other processes also slow us at cpu/wall 1).");
 
-  printTable(
-    "GEMM C = A·B, M×K×N, B pre-packed (not timed)",
-    ["shape", "M×K×N", "MFLOP", "ms median", "GFLOP/s median", "GFLOP/s best", "contention", `ort-web / tfjs-wasm GFLOP/s, ${PEER_LABEL}`],
-    gemm.map((r, i) => {
-      const peer = GEMM_SHAPES[i].peer;
-      return [r.name, r.shape, r.mflop.toFixed(0), ms(r.medianMs), r.gflops.toFixed(1), r.bestGflops.toFixed(1), contention(r), peer ? `${peer.ortWeb} / ${peer.tfjs}` : "-"];
-    }),
+  table(
+    "WASM SIMD peak (12 independent f32x4 chains) and bandwidth",
+    ["probe", "GFLOP/s median", "GFLOP/s best", "contention"],
+    [
+      ["f32x4.relaxed_madd (FMA)", fmt(gflops(probe.flop, probeT.fma.medianMs)), fmt(gflops(probe.flop, probeT.fma.minMs)), contentionOf(probeT.fma)],
+      ["f32x4.mul + f32x4.add", fmt(gflops(probe.flop, probeT.muladd.medianMs)), fmt(gflops(probe.flop, probeT.muladd.minMs)), contentionOf(probeT.muladd)],
+      [`read bandwidth, ${bandwidth.bytes >> 20} MiB (GB/s)`, fmt(bandwidth.gbs), "-", "-"],
+    ],
   );
-  printTable(
-    `Attention kernel, seq ${ATTENTION_SEQ}, head dim ${ATTENTION_HEAD_DIM} (FLOPs: the two matmuls only; time includes K/V packing and softmax)`,
-    ["what", "seq×d×heads", "MFLOP", "ms median", "ms min", "GFLOP/s median", "contention", `ort-web / tfjs-2d ms, ${PEER_LABEL}`],
-    attention.map((r, i) => {
-      const peer = ATTENTION_PEER[[1, 8][i]];
-      return [r.name, r.shape, r.mflop.toFixed(0), ms(r.medianMs), ms(r.minMs), r.gflops.toFixed(1), contention(r), `${peer.ortWeb} / ${peer.tfjs}`];
-    }),
-  );
-  printTable(
-    "Network: call = net.update(z, a, b) (L_layers blocks); step = supervisionStep (H_cycles·(L_cycles+1) calls + readout)",
-    ["config", "batch", "positions", "MFLOP/call", "call ms median", "call ms min", "call GFLOP/s", "calls/step", "step ms median", "step ms min", "contention call", "contention step", `ms/call, ${PEER_LABEL}`],
-    networks.map((r) => [
-      r.name, String(r.batch), String(r.positions), r.mflopPerCall.toFixed(0),
-      ms(r.call.medianMs), ms(r.call.minMs), r.callGflops.toFixed(1), String(r.callsPerStep),
-      ms(r.step.medianMs), ms(r.step.minMs), contention(r.call), contention(r.step), r.peerCallMs ?? "-",
+  text(`peak used for fractions: ${fmt(peak)} GFLOP/s (median of the FMA probe over the GEMM rounds)`);
+
+  table(
+    "GEMM C = A·W, M×K×N, W pre-packed (not timed); peers on the same data in the same rounds",
+    ["shape", "batch", "M×K×N", "ms", "GFLOP/s", "probe peak", "% of peak", ...peerNames.map((n) => `${n} GFLOP/s`), ...peerNames.map((n) => `× vs ${n}`), "contention"],
+    gemm.map((g) => [
+      g.name, String(g.batch), `${g.m}×${g.k}×${g.n}`, ms(g.ms), fmt(g.gflops), fmt(g.peak_gflops), fmt(100 * g.fraction_of_peak, 0),
+      ...peerNames.map((n) => fmt(peerRows.find((p) => p.engine === n && p.name === g.name && p.batch === g.batch)!.gflops)),
+      ...peerNames.map((n) => fmt(g.vs_peers[n], 2)), g.contention,
     ]),
   );
-  console.log(
-    "\nNotes: random weights for the official sizes (std 0.6/sqrt(fan_in)). Maze (30×30, vocab 6) has the ARC shapes but for the vocab," +
-      " which only sizes embed_tokens and lm_head, so it costs the same as the ARC row. Peer numbers are CPU-time medians from another" +
-      " session (ort-web 1.30 and tfjs-wasm 4.22, --no-liftoff); they are a reference, not a side-by-side ratio. Peer Sudoku blocks used an" +
-      " MLP-T width of 256 (the official width over 97 positions is 512); peer ARC blocks had no RoPE.",
+  table(
+    "Scalar reference (reference.ts linear: float64 sums), one call per batch-1 shape",
+    ["shape", "M×K×N", "ms", "GFLOP/s", "trm ×"],
+    peerRows.filter((p) => p.engine === "scalar reference").map((p) => [p.name, `${p.m}×${p.k}×${p.n}`, ms(p.ms), fmt(p.gflops, 2), fmt(p.ms / gemm.find((g) => g.name === p.name && g.batch === 1)!.ms, 0)]),
   );
-  console.log(JSON.stringify({ bench: "trm-engine", meta, gemm, attention, networks }));
+  table(
+    "Attention kernel, one sequence (FLOPs: the two matmuls; time includes K/V packing and softmax)",
+    ["heads", "seq×d", "MFLOP", "ms", "GFLOP/s", "contention"],
+    attention.map((a) => [String(a.heads), `${a.seq}×${a.head_dim}`, fmt(a.mflop, 0), ms(a.ms), fmt(a.gflops), a.contention]),
+  );
+  table(
+    "One SwiGLU block: rms_norm(h + down(silu(gate)·up)), same weights and input, same rounds",
+    ["config", "rows", "engine", "ms", "GFLOP/s", "trm ×"],
+    swigluBlock.map((b) => [b.config, String(b.m), b.engine, ms(b.ms), fmt(b.gflops), fmt(b.ms / swigluBlock.find((o) => o.engine === "trm" && o.config === b.config)!.ms, 2)]),
+  );
+  table(
+    "Network call = 2 blocks (matmul FLOPs); step = supervision step (H_cycles·(L_cycles+1) calls + lm_head)",
+    ["config", "runtime", "engine", "batch", "ms/call", "GFLOP/s", "% of peak", "step ms", "engine ms / trm ms", "max |diff| vs trm"],
+    calls.map((c) => {
+      const trm = calls.find((o) => o.config === c.config && o.engine === "trm" && o.runtime === "node" && o.batch === c.batch && o.step_ms === null);
+      return [
+        c.config, c.runtime, c.engine, String(c.batch), ms(c.ms), fmt(c.gflops), fmt(100 * c.fraction_of_peak, 0), c.step_ms === null ? "-" : ms(c.step_ms),
+        trm && c.step_ms === null ? fmt(c.ms / trm.ms, 2) : "-", c.max_abs_diff_vs_trm === null ? "-" : c.max_abs_diff_vs_trm.toExponential(1),
+      ];
+    }),
+  );
+  table(
+    "Cold start (batch 1; node: a fresh process, default V8 flags; workerd: a fresh Worker) and memory",
+    ["config", "runtime", "boot ms", "import ms", "compile ms", "instantiate ms", "bf16 unpack ms", "pack ms", "1st step ms", "2nd step ms", "wasm memory MiB", "JS heap MiB", "RSS MiB"],
+    cold.map((c) => [
+      c.config, c.runtime, c.bootMs === undefined ? "-" : fmt(c.bootMs, 0), c.importMs === undefined ? "-" : fmt(c.importMs, 0),
+      c.compileMs === undefined ? "-" : fmt(c.compileMs, 1), fmt(c.instantiateMs, 1), fmt(c.unpackMs, 0), fmt(c.packMs, 0),
+      fmt(c.firstStepMs, 0), c.secondStepMs === undefined ? "-" : fmt(c.secondStepMs, 0), mib(c.wasmBytes), mib(c.jsHeapBytes), mib(c.rssBytes),
+    ]),
+  );
+  text(
+    "\nNotes: random weights at the official sizes (std 0.6/sqrt(fan_in)). Maze (30×30, vocab 6) has the ARC shapes but for the vocab." +
+      " Peers run the same graphs (RoPE included for ARC, MLP-T width 512 for Sudoku), checked against ours (max |diff|);" +
+      " tfjs attention is per head with 2-D matMuls, its fast path. workerd has no CPU clock, so its rows are wall time at 1 ms resolution." +
+      " In workerd timing is only wall time; the node rows run with the flags above.",
+  );
+
+  const result = {
+    bench: "trm-engine",
+    meta,
+    peak_gflops: peak,
+    peak: {
+      fma_gflops: gflops(probe.flop, probeT.fma.medianMs),
+      fma_best_gflops: gflops(probe.flop, probeT.fma.minMs),
+      muladd_gflops: gflops(probe.flop, probeT.muladd.medianMs),
+      read_bandwidth_gbs: bandwidth.gbs,
+    },
+    gemm,
+    peers: peerRows,
+    attention,
+    swiglu_block: swigluBlock,
+    network_call: calls,
+    network_runs: nodeRuns,
+    cold,
+  };
+  console.log(JSON.stringify(result));
+  if (JSON_OUT) writeFileSync(JSON_OUT, JSON.stringify(result, null, 1) + "\n");
+  if (MARKDOWN_OUT) writeFileSync(MARKDOWN_OUT, markdown.join("\n") + "\n");
 }
 
 await main();

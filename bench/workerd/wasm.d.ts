@@ -1,0 +1,5 @@
+// A bundled .wasm import is a compiled module in workerd (bench/workerd/worker.ts).
+declare module "*.wasm" {
+  const module: WebAssembly.Module;
+  export default module;
+}
