@@ -13,6 +13,8 @@ import { ReferenceNetwork } from "../engine/reference.ts";
 import { WasmNetwork } from "../engine/wasm-network.ts";
 import { TASKS, type TaskName } from "../engine/config.ts";
 import { UsageError, haltOption, intOption } from "./args.ts";
+import { evalCommand } from "./eval.ts";
+import { generateCommand } from "./generate.ts";
 import { solveCommand } from "./solve.ts";
 
 const VERSION = "0.1.0";
@@ -22,7 +24,10 @@ const USAGE = `usage:
               [--vocab-size N] [--num-puzzle-identifiers N] [--dtype f32|bf16] [--task NAME] [--name NAME] --out <dir>
   trm run --model <dir> --input <file.json> [--steps N] [--halt fixed|adaptive] [--logits] [--engine wasm|reference]
   trm solve --model <dir> --task sudoku|maze|tokens --input <file> [--steps N] [--halt fixed|adaptive]
-  trm solve --url <worker url> --model-name <name> --task ... --input <file> [--steps N] [--halt ...]`;
+  trm solve --url <worker url> --model-name <name> --task ... --input <file> [--steps N] [--halt ...]
+  trm eval --model <dir> --task sudoku|maze --input <file.csv|file.txt> [--steps N] [--limit N] [--json out.json]
+  trm generate sudoku --count N [--clues N|MIN-MAX] [--seed S] [--out file.csv]
+  trm generate maze --count N [--side 11] [--min-path N] [--loops N] [--seed S] [--out file.csv]`;
 
 async function readText(path: string, what: string): Promise<string> {
   try {
@@ -155,6 +160,10 @@ async function main(argv: string[]): Promise<void> {
       return runCommand(rest);
     case "solve":
       return solveCommand(rest);
+    case "eval":
+      return evalCommand(rest);
+    case "generate":
+      return generateCommand(rest);
     case "--version":
       process.stdout.write(`trm-worker ${VERSION}\n`);
       return;

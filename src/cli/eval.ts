@@ -1,0 +1,170 @@
+// `trm eval`: a puzzle file through our engine with a fixed number of
+// supervision steps, scored after every step. Prints exact accuracy, cell
+// accuracy on the blanks, accuracy per step, and what adaptive halting
+// (stop at the first q_halt > 0) would have scored and cost.
+import { readFile, writeFile } from "node:fs/promises";
+import { parseArgs } from "node:util";
+import { TrmError } from "../errors.ts";
+import type { ModelConfig } from "../engine/config.ts";
+import type { Puzzle } from "../engine/inputs.ts";
+import { nodeKernelModule, readPackDir } from "../engine/node.ts";
+import { recurse } from "../engine/recursion.ts";
+import { WasmNetwork } from "../engine/wasm-network.ts";
+import { MAZE_CHARSET } from "../tasks/maze.ts";
+import { codecFor } from "../tasks/index.ts";
+import { UsageError, intOption } from "./args.ts";
+
+// The token of a cell the model must fill in: a sudoku blank ("0" → 1), an open maze cell (" " → 2).
+const BLANK_TOKEN = { sudoku: 1, maze: MAZE_CHARSET.indexOf(" ") + 1 } as const;
+type EvalTask = keyof typeof BLANK_TOKEN;
+const BATCH = 64; // puzzles recursed together
+
+interface Item {
+  puzzle: string;
+  answer?: string;
+}
+
+/** CSV with a question,answer header (as `trm generate` and the official dataset sources), or one puzzle per line. */
+export function parsePuzzleFile(text: string, name: string): Item[] {
+  const lines = text.split("\n").map((l) => l.trim()).filter(Boolean);
+  const header = lines[0]?.split(",");
+  if (header?.includes("question")) {
+    const q = header.indexOf("question");
+    const a = header.indexOf("answer");
+    return lines.slice(1).map((l, i) => {
+      const cols = l.split(",");
+      if (cols.length !== header.length) throw new TrmError("bad_input", `${name} line ${i + 2} has ${cols.length} fields, the header has ${header.length}`);
+      return { puzzle: cols[q], answer: a >= 0 ? cols[a] : undefined };
+    });
+  }
+  return lines.map((puzzle) => ({ puzzle }));
+}
+
+function progressBar(done: number, total: number, started: number): string {
+  const width = 30;
+  const filled = Math.round((width * done) / total);
+  const elapsed = (performance.now() - started) / 1000;
+  const eta = done > 0 ? (elapsed * (total - done)) / done : 0;
+  return `[${"#".repeat(filled)}${" ".repeat(width - filled)}] ${done}/${total} puzzles  ${elapsed.toFixed(1)} s  eta ${eta.toFixed(0)} s`;
+}
+
+export interface EvalReport {
+  model: string;
+  task: EvalTask;
+  input: string;
+  puzzles: number;
+  steps: number;
+  exact: number; // after the last step
+  cell_accuracy_blanks: number; // after the last step, over cells blank in the input (needs answers)
+  per_step: number[]; // exact accuracy after step 1..steps
+  adaptive: { exact: number; avg_steps: number };
+  scored_by: "answers" | "validity";
+  seconds: number;
+}
+
+export async function evaluate(dir: string, task: EvalTask, inputName: string, items: Item[], steps: number | undefined, onProgress: (done: number, started: number) => void): Promise<EvalReport> {
+  const pack = await readPackDir(dir);
+  if (pack.manifest.task !== task) throw new TrmError("task_mismatch", `--task ${task} but the model in ${dir} is a ${pack.manifest.task} model`);
+  const config: ModelConfig = pack.config;
+  const maxSteps = steps ?? config.arch.halt_max_steps;
+  const codec = codecFor(task);
+  const withAnswers = items.every((it) => it.answer !== undefined);
+  const encoded = items.map((it, i) => {
+    try {
+      const { sequences, context } = codec.encode(it.puzzle, config);
+      const label = withAnswers ? codec.encode(it.answer, config).sequences[0].tokens : undefined;
+      return { seq: sequences[0], context, label };
+    } catch (e) {
+      if (e instanceof TrmError) throw new TrmError(e.code, `puzzle ${i + 1} of ${inputName}: ${e.message}`, e.status);
+      throw e;
+    }
+  });
+  const net = new WasmNetwork(nodeKernelModule(), config, pack.weights);
+  const perStep = new Array<number>(maxSteps).fill(0);
+  let adaptiveRight = 0;
+  let adaptiveSteps = 0;
+  let blanks = 0;
+  let blanksRight = 0;
+  const started = performance.now();
+  for (let b = 0; b < encoded.length; b += BATCH) {
+    const chunk = encoded.slice(b, b + BATCH);
+    const decided = new Array<boolean>(chunk.length).fill(false);
+    for (const report of recurse(net, chunk.map((c) => c.seq as Puzzle), maxSteps, "fixed")) {
+      report.sequences.forEach((s, i) => {
+        const { seq, context, label } = chunk[i];
+        const right = label ? s.preds.every((t, k) => t === label[k]) : codec.decode([s], context, config).check?.valid === true;
+        if (right) perStep[report.step - 1]++;
+        if (!decided[i] && (s.qHalt > 0 || report.step === maxSteps)) {
+          decided[i] = true;
+          adaptiveSteps += report.step;
+          if (right) adaptiveRight++;
+        }
+        if (report.step === maxSteps && label) {
+          seq.tokens.forEach((t, k) => {
+            if (t !== BLANK_TOKEN[task]) return;
+            blanks++;
+            if (s.preds[k] === label[k]) blanksRight++;
+          });
+        }
+      });
+    }
+    onProgress(Math.min(b + BATCH, encoded.length), started);
+  }
+  const n = encoded.length;
+  const round = (x: number) => Math.round(x * 1e4) / 1e4;
+  return {
+    model: pack.manifest.name,
+    task,
+    input: inputName,
+    puzzles: n,
+    steps: maxSteps,
+    exact: round(perStep[maxSteps - 1] / n),
+    cell_accuracy_blanks: withAnswers ? round(blanksRight / blanks) : NaN,
+    per_step: perStep.map((c) => round(c / n)),
+    adaptive: { exact: round(adaptiveRight / n), avg_steps: round(adaptiveSteps / n) },
+    scored_by: withAnswers ? "answers" : "validity",
+    seconds: round((performance.now() - started) / 1000),
+  };
+}
+
+export async function evalCommand(argv: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      model: { type: "string" },
+      task: { type: "string" },
+      input: { type: "string" },
+      steps: { type: "string" },
+      limit: { type: "string" },
+      json: { type: "string" },
+    },
+  });
+  if (!values.model) throw new UsageError("eval needs --model <dir>");
+  if (!values.input) throw new UsageError("eval needs --input <file>");
+  if (values.task !== "sudoku" && values.task !== "maze") throw new UsageError(`--task must be sudoku or maze, got ${JSON.stringify(values.task)}`);
+  let text: string;
+  try {
+    text = await readFile(values.input, "utf8");
+  } catch {
+    throw new UsageError(`cannot read input ${values.input}`);
+  }
+  let items = parsePuzzleFile(text, values.input);
+  const limit = intOption(values.limit, "limit");
+  if (limit !== undefined) items = items.slice(0, limit);
+  if (items.length === 0) throw new TrmError("bad_input", `${values.input} holds no puzzles`);
+  const tty = process.stderr.isTTY;
+  const report = await evaluate(values.model, values.task, values.input, items, intOption(values.steps, "steps"), (done, started) => {
+    process.stderr.write(tty ? `\r${progressBar(done, items.length, started)}` : `trm eval: ${progressBar(done, items.length, started)}\n`);
+  });
+  if (tty) process.stderr.write("\n");
+  const pct = (x: number) => `${(100 * x).toFixed(1)} %`;
+  const lines = [
+    `model ${report.model} on ${report.input}: ${report.puzzles} puzzles, ${report.steps} fixed steps (${report.seconds} s), scored by ${report.scored_by}`,
+    `exact accuracy            ${pct(report.exact)}`,
+    ...(report.scored_by === "answers" ? [`cell accuracy on blanks   ${pct(report.cell_accuracy_blanks)}`] : []),
+    `adaptive halting          ${pct(report.adaptive.exact)} exact, ${report.adaptive.avg_steps.toFixed(2)} steps on average`,
+    `exact accuracy per step   ${report.per_step.map((a, i) => `${i + 1}:${pct(a)}`).join("  ")}`,
+  ];
+  process.stdout.write(lines.join("\n") + "\n");
+  if (values.json) await writeFile(values.json, JSON.stringify(report, null, 2) + "\n");
+}
