@@ -55,6 +55,8 @@ const gflops = (flop: number, ms: number) => flop / ms / 1e6;
 interface Probe {
   fma: () => number;
   muladd: () => number;
+  dotI8: () => number; // PROBE_ITERS · 192 MACs
+  dotI16: () => number; // PROBE_ITERS · 96 MACs
   flop: number;
   bandwidth(): Promise<{ gbs: number; bytes: number }>;
 }
@@ -62,6 +64,8 @@ interface Probe {
 interface ProbeExports {
   fma_peak(iters: number, seed: number): number;
   muladd_peak(iters: number, seed: number): number;
+  dot_i8_peak(iters: number, seed: number): number;
+  dot_i16_peak(iters: number, seed: number): number;
   read_sum(ptr: number, bytes: number): number;
   heap_base(): number;
 }
@@ -73,6 +77,8 @@ function loadProbe(): Probe {
   return {
     fma: () => p.fma_peak(PROBE_ITERS, 1),
     muladd: () => p.muladd_peak(PROBE_ITERS, 1),
+    dotI8: () => p.dot_i8_peak(PROBE_ITERS, 1),
+    dotI16: () => p.dot_i16_peak(PROBE_ITERS, 1),
     flop: PROBE_ITERS * 96,
     async bandwidth() {
       const bytes = 64 << 20; // well past the caches
@@ -402,7 +408,8 @@ async function main(): Promise<void> {
 
   const probe = loadProbe();
   progress("peak probe");
-  const probeT = await measureRounds({ fma: probe.fma, muladd: probe.muladd }, PLANS.kernel, contention);
+  const probeT = await measureRounds({ fma: probe.fma, muladd: probe.muladd, dotI8: probe.dotI8, dotI16: probe.dotI16 }, PLANS.kernel, contention);
+  const gmacs = (macsPerRound: number, t: Timing) => (PROBE_ITERS * macsPerRound) / t.medianMs / 1e6;
   const bandwidth = await probe.bandwidth();
 
   const peers: PeerEngine[] = [];
@@ -473,11 +480,13 @@ async function main(): Promise<void> {
   text("contention = our cpu/wall / other vCPUs busy (cpu/wall < 1: we waited for a core; other processes also slow us at cpu/wall 1).");
 
   table(
-    "WASM SIMD peak (12 independent f32x4 chains) and bandwidth",
+    "WASM SIMD peak (12 independent chains per probe) and read bandwidth",
     ["probe", "GFLOP/s median", "GFLOP/s best", "contention"],
     [
       ["f32x4.relaxed_madd (FMA)", fmt(gflops(probe.flop, probeT.fma.medianMs)), fmt(gflops(probe.flop, probeT.fma.minMs)), contentionOf(probeT.fma)],
       ["f32x4.mul + f32x4.add", fmt(gflops(probe.flop, probeT.muladd.medianMs)), fmt(gflops(probe.flop, probeT.muladd.minMs)), contentionOf(probeT.muladd)],
+      ["(int8) i32x4.relaxed_dot_i8x16_i7x16_add_s, GMAC/s (f32 FMA: GFLOP/s ÷ 2)", fmt(gmacs(192, probeT.dotI8)), "-", contentionOf(probeT.dotI8)],
+      ["(int16) i32x4.dot_i16x8_s + i32x4.add, GMAC/s", fmt(gmacs(96, probeT.dotI16)), "-", contentionOf(probeT.dotI16)],
       [`read bandwidth, ${bandwidth.bytes >> 20} MiB (GB/s)`, fmt(bandwidth.gbs), "-", "-"],
     ],
   );
@@ -542,6 +551,9 @@ async function main(): Promise<void> {
       fma_gflops: gflops(probe.flop, probeT.fma.medianMs),
       fma_best_gflops: gflops(probe.flop, probeT.fma.minMs),
       muladd_gflops: gflops(probe.flop, probeT.muladd.medianMs),
+      fma_gmacs: gflops(probe.flop, probeT.fma.medianMs) / 2,
+      dot_i8_gmacs: gmacs(192, probeT.dotI8),
+      dot_i16_gmacs: gmacs(96, probeT.dotI16),
       read_bandwidth_gbs: bandwidth.gbs,
     },
     gemm,
