@@ -11,6 +11,8 @@
 // multiply-adds. Blocking: KC values of k at a time (A tile and B panel stay
 // in L1), NC columns at a time (the packed B block stays in L2).
 
+import { exp_f32x4 } from "./vmath";
+
 export const PANEL: i32 = 8;
 const MR: i32 = 4;
 const KC: i32 = 256;
@@ -152,6 +154,76 @@ export function gemm(
           const bp = packed + <usize>((p * k + k0) * PANEL) * 4;
           const cols = min(PANEL, n - p * PANEL);
           tile_4x8(a0, a1, a2, a3, bp, kc, crow + <usize>(p * PANEL) * 4, ldc, rows, cols, add);
+        }
+      }
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------
+// GEMM with the SwiGLU epilogue: out (m, inter) = silu(A·Gᵀ) · (A·Uᵀ), where
+// the official gate_up_proj weight W (2·inter, k) holds G = its first inter
+// rows and U = the rest. Packing puts gate panel j and up panel j side by
+// side, so one 4×8 tile of each over the whole of k gives 4×8 outputs at
+// once: the (m, 2·inter) gate/up product is never written, and the separate
+// swiglu pass over it goes away. The two tiles go through a 4×8 scratch in L1.
+
+/** Floats needed for a gate_up weight packed by pack_swiglu. */
+export function packed_swiglu_len(k: i32, inter: i32): i32 {
+  return 2 * packed_len(k, inter);
+}
+
+/** Packs W (2·inter, k) row-major with leading dimension ldw ([gate rows | up rows]) in panel pairs. */
+export function pack_swiglu(w: usize, inter: i32, k: i32, ldw: i32, out: usize): void {
+  const pairs = (inter + PANEL - 1) / PANEL;
+  for (let j = 0; j < pairs; j++) {
+    const cols = min(PANEL, inter - j * PANEL);
+    const dst = out + <usize>(2 * j * k * PANEL) * 4;
+    pack_nk(w + <usize>(j * PANEL * ldw) * 4, cols, k, ldw, dst);
+    pack_nk(w + <usize>((inter + j * PANEL) * ldw) * 4, cols, k, ldw, dst + <usize>(k * PANEL) * 4);
+  }
+}
+
+// Panel pairs per block: 8 pairs over k = 512 is 256 KiB of packed weights (stays in L2).
+const SWIGLU_PAIRS: i32 = 8;
+
+/**
+ * out (m, inter) = silu(A·Gᵀ) · (A·Uᵀ), A (m, k) with leading dimension lda,
+ * out with leading dimension ldo; packed by pack_swiglu. silu(g) = g / (1 + e^-g),
+ * as in swiglu (activation.ts). k == 0 gives zeros.
+ */
+export function gemm_swiglu(
+  m: i32, inter: i32, k: i32,
+  a: usize, lda: i32,
+  packed: usize,
+  out: usize, ldo: i32,
+): void {
+  const gate = memory.data(4 * PANEL * 4, 16); // 4×8 scratch tiles
+  const up = memory.data(4 * PANEL * 4, 16);
+  const one = f32x4.splat(1);
+  const pairs = (inter + PANEL - 1) / PANEL;
+  const last = m - 1;
+  for (let p0 = 0; p0 < pairs; p0 += SWIGLU_PAIRS) {
+    const p1 = min(pairs, p0 + SWIGLU_PAIRS);
+    for (let i = 0; i < m; i += MR) {
+      const rows = min(MR, m - i);
+      const a0 = a + <usize>(i * lda) * 4;
+      const a1 = a + <usize>(min(i + 1, last) * lda) * 4;
+      const a2 = a + <usize>(min(i + 2, last) * lda) * 4;
+      const a3 = a + <usize>(min(i + 3, last) * lda) * 4;
+      for (let p = p0; p < p1; p++) {
+        const bp = packed + <usize>(2 * p * k * PANEL) * 4;
+        tile_4x8(a0, a1, a2, a3, bp, k, gate, PANEL, MR, PANEL, false);
+        tile_4x8(a0, a1, a2, a3, bp + <usize>(k * PANEL) * 4, k, up, PANEL, MR, PANEL, false);
+        const cols = min(PANEL, inter - p * PANEL);
+        const dst = out + <usize>(i * ldo + p * PANEL) * 4;
+        for (let r = 0; r < rows; r++) {
+          const o = <usize>(r * PANEL) * 4;
+          const g0 = v128.load(gate + o);
+          const g1 = v128.load(gate + o, 16);
+          const s0 = f32x4.div(g0, f32x4.add(one, exp_f32x4(f32x4.neg(g0))));
+          const s1 = f32x4.div(g1, f32x4.add(one, exp_f32x4(f32x4.neg(g1))));
+          store_row(dst + <usize>(r * ldo) * 4, f32x4.mul(s0, v128.load(up + o)), f32x4.mul(s1, v128.load(up + o, 16)), cols, false);
         }
       }
     }

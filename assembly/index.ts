@@ -1,6 +1,6 @@
 // The kernels' exports. Memory is imported: the host owns the layout and
 // places its buffers above heap_base().
-export { packed_len, pack_nk, pack_kn, gemm } from "./gemm";
+export { packed_len, pack_nk, pack_kn, gemm, packed_swiglu_len, pack_swiglu, gemm_swiglu } from "./gemm";
 export { rms_norm_rows } from "./norm";
 export { swiglu, softmax_rows } from "./activation";
 export { rope } from "./rope";

@@ -222,16 +222,15 @@ function oursSwigluBlock(k: Kernels, memory: WebAssembly.Memory, m: number, conf
   const { hidden: H, inter } = dims(CONFIGS[configName]);
   const eps = CONFIGS[configName].rms_norm_eps;
   const arena = new Arena(k.heap_base());
-  const wgu = arena.alloc(k.packed_len(H, 2 * inter));
+  const wgu = arena.alloc(k.packed_swiglu_len(H, inter));
   const wd = arena.alloc(k.packed_len(inter, H));
   const staging = arena.alloc(Math.max(gateUp.length, down.length));
   const h = arena.alloc(m * H);
-  const gu = arena.alloc(MLP_ROWS * 2 * inter);
   const act = arena.alloc(MLP_ROWS * inter);
   ensureMemory(memory, arena.end);
   const f32 = () => new Float32Array(memory.buffer);
   f32().set(gateUp, staging / 4);
-  k.pack_nk(staging, 2 * inter, H, H, wgu);
+  k.pack_swiglu(staging, inter, H, H, wgu);
   f32().set(down, staging / 4);
   k.pack_nk(staging, H, inter, inter, wd);
   f32().set(x, h / 4);
@@ -239,8 +238,7 @@ function oursSwigluBlock(k: Kernels, memory: WebAssembly.Memory, m: number, conf
     for (let r0 = 0; r0 < m; r0 += MLP_ROWS) {
       const rows = Math.min(MLP_ROWS, m - r0);
       const hr = h + r0 * H * 4;
-      k.gemm(rows, 2 * inter, H, hr, H, wgu, gu, 2 * inter, false);
-      k.swiglu(gu, rows, inter, act);
+      k.gemm_swiglu(rows, inter, H, hr, H, wgu, act, inter);
       k.gemm(rows, H, inter, act, inter, wd, hr, H, true);
     }
     k.rms_norm_rows(h, m, H, H, eps);

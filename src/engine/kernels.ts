@@ -9,6 +9,9 @@ export interface Kernels {
   pack_nk(w: number, n: number, k: number, ldw: number, out: number): void;
   pack_kn(b: number, k: number, n: number, ldb: number, out: number): void;
   gemm(m: number, n: number, k: number, a: number, lda: number, packed: number, c: number, ldc: number, accumulate: boolean): void;
+  packed_swiglu_len(k: number, inter: number): number;
+  pack_swiglu(w: number, inter: number, k: number, ldw: number, out: number): void;
+  gemm_swiglu(m: number, inter: number, k: number, a: number, lda: number, packed: number, out: number, ldo: number): void;
   rms_norm_rows(x: number, rows: number, cols: number, ld: number, eps: number): void;
   swiglu(gu: number, rows: number, inter: number, out: number): void;
   softmax_rows(x: number, rows: number, cols: number, ld: number, scale: number): void;

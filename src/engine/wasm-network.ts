@@ -18,9 +18,9 @@ const MAX_BATCH_POSITIONS = 2048;
 interface PackedLayer {
   qkv: number; // panels of qkv_projᵀ (H, 3H)
   o: number; // o_projᵀ (H, H)
-  mlpTGateUp: number; // (P+seq, 2·It)
+  mlpTGateUp: number; // (P+seq, 2·It), gate/up panel pairs for gemm_swiglu
   mlpTDown: number; // (It, P+seq)
-  gateUp: number; // (H, 2·I)
+  gateUp: number; // (H, 2·I), gate/up panel pairs for gemm_swiglu
   down: number; // (I, H)
 }
 
@@ -35,10 +35,8 @@ interface Activations {
   kpack: number; // panels of kᵀ (d, P+seq)
   vpack: number; // panels of v (P+seq, d)
   scores: number; // (query block, P+seq)
-  gu: number; // (MLP_ROWS, 2I)
-  act: number; // (MLP_ROWS, I)
+  act: number; // (MLP_ROWS, I) silu(gate)·up
   tT: number; // (H, P+seq) MLP-T transposed state
-  guT: number; // (H, 2·It)
   actT: number; // (H, It)
   logits: number; // (seq, V)
 }
@@ -77,12 +75,21 @@ export class WasmNetwork implements Network<number> {
       kernels.pack_nk(staging, n, kdim, kdim, out);
       return out;
     };
+    // A fused gate_up weight (2·inter, kdim) in panel pairs for gemm_swiglu.
+    const packSwiglu = (w: Float32Array, inter: number, kdim: number): number => {
+      const out = arena.alloc(kernels.packed_swiglu_len(kdim, inter));
+      const staging = arena.end;
+      ensureMemory(memory, staging + w.byteLength);
+      this.f32().set(w, staging / 4);
+      kernels.pack_swiglu(staging, inter, kdim, kdim, out);
+      return out;
+    };
     this.layers = weights.layers.map((lw) => ({
       qkv: lw.qkv ? pack(lw.qkv, 3 * H, H) : 0,
       o: lw.o ? pack(lw.o, H, H) : 0,
-      mlpTGateUp: lw.mlpTGateUp ? pack(lw.mlpTGateUp, 2 * interT, L) : 0,
+      mlpTGateUp: lw.mlpTGateUp ? packSwiglu(lw.mlpTGateUp, interT, L) : 0,
       mlpTDown: lw.mlpTDown ? pack(lw.mlpTDown, L, interT) : 0,
-      gateUp: pack(lw.gateUp, 2 * inter, H),
+      gateUp: packSwiglu(lw.gateUp, inter, H),
       down: pack(lw.down, H, inter),
     }));
     this.lmHead = pack(weights.lmHead, vocab, H);
@@ -129,10 +136,8 @@ export class WasmNetwork implements Network<number> {
       kpack: attention ? arena.alloc(k.packed_len(headDim, L)) : 0,
       vpack: attention ? arena.alloc(k.packed_len(L, headDim)) : 0,
       scores: attention ? arena.alloc((k.attention_query_block.value as number) * L) : 0,
-      gu: arena.alloc(MLP_ROWS * 2 * inter),
       act: arena.alloc(MLP_ROWS * inter),
       tT: mlpT ? arena.alloc(H * L) : 0,
-      guT: mlpT ? arena.alloc(H * 2 * interT) : 0,
       actT: mlpT ? arena.alloc(H * interT) : 0,
       logits: arena.alloc(seqLen * vocab),
     };
@@ -191,8 +196,7 @@ export class WasmNetwork implements Network<number> {
       const hs = h + s * L * H * 4; // (L, H)
       if (this.config.arch.mlp_t) {
         k.transpose(hs, L, H, H, a.tT, L); // (H, L)
-        k.gemm(H, 2 * interT, L, a.tT, L, w.mlpTGateUp, a.guT, 2 * interT, false);
-        k.swiglu(a.guT, H, interT, a.actT);
+        k.gemm_swiglu(H, interT, L, a.tT, L, w.mlpTGateUp, a.actT, interT);
         k.gemm(H, L, interT, a.actT, interT, w.mlpTDown, a.tT, L, true); // tT += mlp_t(tT)
         k.rms_norm_rows(a.tT, H, L, L, eps);
         k.transpose(a.tT, H, L, L, hs, H);
@@ -207,8 +211,7 @@ export class WasmNetwork implements Network<number> {
     for (let r0 = 0; r0 < rows; r0 += MLP_ROWS) {
       const m = Math.min(MLP_ROWS, rows - r0);
       const hr = h + r0 * H * 4;
-      k.gemm(m, 2 * inter, H, hr, H, w.gateUp, a.gu, 2 * inter, false);
-      k.swiglu(a.gu, m, inter, a.act);
+      k.gemm_swiglu(m, inter, H, hr, H, w.gateUp, a.act, inter);
       k.gemm(m, H, inter, a.act, inter, w.down, hr, H, true); // h += mlp(h)
     }
     k.rms_norm_rows(h, rows, H, H, eps);

@@ -191,6 +191,90 @@ describe("gemm", () => {
 
 // ---------------------------------------------------------------------------
 
+/**
+ * gemm_swiglu on (m, k) × W (2·inter, k) with every operand strided: A (lda = k+3)
+ * and W (ldw = k+2) with POISON padding, out (ldo = inter+5) with SENTINEL padding
+ * and MR SENTINEL rows after it. Reference: silu(a·gᵀ)·(a·uᵀ) in float64.
+ */
+function checkGemmSwiglu(m: number, inter: number, k: number, random: ReturnType<typeof randomSource>, scale = 1): void {
+  const what = `gemm_swiglu m=${m} inter=${inter} k=${k}`;
+  const heap = new Heap();
+  const [lda, ldw, ldo] = [k + 3, k + 2, inter + 5];
+  const a = random(m * k, -scale, scale);
+  const w = random(2 * inter * k);
+  const len = K.packed_swiglu_len(k, inter);
+  expect(len, `${what}: packed length`).toBe(2 * K.packed_len(k, inter));
+  const packed = heap.alloc(len + 8);
+  K.pack_swiglu(heap.put(strided(w, 2 * inter, k, ldw, POISON)), inter, k, ldw, packed);
+  expectSame(heap.read(packed + len * 4, 8), new Float32Array(8).fill(SENTINEL), `${what}: floats past packed_swiglu_len`);
+
+  const outBuf = new Float32Array((m + MR) * ldo).fill(SENTINEL);
+  const out = heap.put(outBuf);
+  K.gemm_swiglu(m, inter, k, heap.put(strided(a, m, k, lda, POISON)), lda, packed, out, ldo);
+
+  const ref = new Float64Array(m * inter);
+  for (let i = 0; i < m; i++) {
+    for (let j = 0; j < inter; j++) {
+      let g = 0, u = 0;
+      for (let kk = 0; kk < k; kk++) {
+        g += a[i * k + kk] * w[j * k + kk];
+        u += a[i * k + kk] * w[(inter + j) * k + kk];
+      }
+      ref[i * inter + j] = (g / (1 + Math.exp(-g))) * u;
+    }
+  }
+  const tol = 2e-5 * Math.sqrt(k) * scale * scale;
+  const got = heap.read(out, outBuf.length);
+  expectClose(dense(got, m, inter, ldo), ref, tol, tol, what);
+  expectUntouchedOutside(got, m, inter, ldo, what);
+}
+
+describe("gemm_swiglu", () => {
+  it("matches silu(A·Gᵀ)·(A·Uᵀ) for awkward m, inter, k", () => {
+    const random = randomSource(6);
+    for (const m of [1, 2, 3, 4, 5, 7, 9, 13, 33]) {
+      for (const inter of [1, 3, 7, 8, 9, 16, 17, 65, 72]) for (const k of [1, 4, 5, 31, 97]) checkGemmSwiglu(m, inter, k, random);
+    }
+  });
+
+  it("crosses its block of 8 panel pairs and long k", () => {
+    const random = randomSource(7);
+    for (const [m, inter, k] of [[5, 63, 257], [4, 64, 300], [9, 65, 513], [3, 130, 769], [97, 136, 97]]) checkGemmSwiglu(m, inter, k, random);
+  });
+
+  it("stays finite and accurate for gates far into silu's tails", () => {
+    const random = randomSource(8);
+    for (const [m, inter, k] of [[3, 9, 31], [5, 17, 64]]) checkGemmSwiglu(m, inter, k, random, 4);
+  });
+
+  it("with k = 0 writes zeros", () => {
+    const random = randomSource(9);
+    for (const [m, inter] of [[1, 1], [5, 9], [3, 70]]) checkGemmSwiglu(m, inter, 0, random);
+  });
+
+  it("agrees with gemm followed by swiglu on an official shape (97 × 512 → 1536)", () => {
+    const [m, k, inter] = [97, 512, 1536];
+    const random = randomSource(10);
+    const heap = new Heap();
+    const a = heap.put(random(m * k));
+    const w = heap.put(random(2 * inter * k, -0.05, 0.05));
+    const fusedPacked = heap.alloc(K.packed_swiglu_len(k, inter));
+    K.pack_swiglu(w, inter, k, k, fusedPacked);
+    const fused = heap.alloc(m * inter);
+    K.gemm_swiglu(m, inter, k, a, k, fusedPacked, fused, inter);
+    const packed = heap.alloc(K.packed_len(k, 2 * inter));
+    K.pack_nk(w, 2 * inter, k, k, packed);
+    const gu = heap.alloc(m * 2 * inter);
+    K.gemm(m, 2 * inter, k, a, k, packed, gu, 2 * inter, false);
+    const two = heap.alloc(m * inter);
+    K.swiglu(gu, m, inter, two);
+    // the same products summed in another order (one pass over k instead of KC blocks)
+    expectClose(heap.read(fused, m * inter), heap.read(two, m * inter), 1e-6, 1e-5, "fused vs gemm + swiglu");
+  });
+});
+
+// ---------------------------------------------------------------------------
+
 /** rms_norm_rows on (rows, cols) with leading dimension cols+5, against reference.ts rmsNorm. */
 function checkRmsNorm(x: Float32Array, rows: number, cols: number, eps: number, what: string): void {
   const heap = new Heap();
