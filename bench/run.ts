@@ -35,6 +35,8 @@ const JSON_OUT = option("--json");
 const MARKDOWN_OUT = option("--markdown");
 const PEERS = !args.includes("--no-peers");
 const WORKERD = !args.includes("--no-workerd");
+// --only gemm,attention,...: a subset of the sections (for development; the report needs them all)
+const SECTIONS = new Set((option("--only") ?? "gemm,reference,attention,swiglu,calls,cold,workerd").split(","));
 
 const PLANS = {
   kernel: QUICK ? plan(100, 3, 30) : plan(300, 7, 120),
@@ -422,28 +424,28 @@ async function main(): Promise<void> {
 
   const gemm: GemmRow[] = [];
   const peerRows: PeerRow[] = [];
-  for (const s of gemmShapes(QUICK)) {
+  for (const s of SECTIONS.has("gemm") ? gemmShapes(QUICK) : []) {
     progress(`gemm ${s.name} batch ${s.batch} (${s.m}×${s.k}×${s.n})`);
     const r = await benchGemmShape(s, probe, peers);
     gemm.push(r.row);
     peerRows.push(...r.peerRows);
   }
-  for (const s of gemmShapes(true).filter((g) => g.batch === 1)) {
+  for (const s of SECTIONS.has("reference") ? gemmShapes(true).filter((g) => g.batch === 1) : []) {
     progress(`scalar reference ${s.name}`);
     peerRows.push(await benchReference(s));
   }
   const attention: AttentionRow[] = [];
-  for (const heads of [1, 8]) {
+  for (const heads of SECTIONS.has("attention") ? [1, 8] : []) {
     progress(`attention, ${heads} head(s)`);
     attention.push(await benchAttention(heads));
   }
-  const swigluBlock = await benchSwigluBlocks(peers);
+  const swigluBlock = SECTIONS.has("swiglu") ? await benchSwigluBlocks(peers) : [];
 
   // The peak for whole-call fractions: the probe's median over all GEMM rounds.
-  const peak = median(gemm.map((g) => g.peak_gflops));
+  const peak = gemm.length ? median(gemm.map((g) => g.peak_gflops)) : gflops(probe.flop, probeT.fma.medianMs);
   const calls: CallRow[] = [];
   const nodeRuns: NetworkRun[] = [];
-  for (const [configName, batches] of [["sudoku", [1, 8]], ["arc", [1]]] as const) {
+  for (const [configName, batches] of SECTIONS.has("calls") ? ([["sudoku", [1, 8]], ["arc", [1]]] as const) : []) {
     progress(`network call side by side, ${configName}`);
     calls.push(...(await benchCallsSideBySide(configName, peers, peak)));
     for (const batch of batches) {
@@ -455,11 +457,11 @@ async function main(): Promise<void> {
     }
   }
   const cold: ColdRow[] = [];
-  for (const configName of ["sudoku", "arc"]) {
+  for (const configName of SECTIONS.has("cold") ? ["sudoku", "arc"] : []) {
     progress(`cold start in a fresh node process, ${configName}`);
     cold.push(coldInFreshNode(configName));
   }
-  if (WORKERD) {
+  if (WORKERD && SECTIONS.has("workerd")) {
     progress("network call and step inside workerd (a fresh Worker per configuration)");
     for (const run of await benchInWorkerd([{ config: "sudoku", batch: 1 }, { config: "arc", batch: 1 }], QUICK)) {
       calls.push(callRow(run, peak));
