@@ -189,6 +189,7 @@ def main():
                     blas=torch.__config__.show().split("BLAS_INFO=")[-1].split(",")[0] if "BLAS_INFO" in torch.__config__.show() else "?")
     log.write(json.dumps(dict(event="start", step=step, args=vars(a), hardware=hardware, parameters=sum(p.numel() for p in params))) + "\n")
     carry = None
+    start_step = step
     window = dict(count=0, exact=0, cell=0.0, steps=0, q_halt_right=0, lm_loss=0.0, q_halt_loss=0.0, n=0)
     session_start = time.time()
     t_mark = time.time()
@@ -201,7 +202,13 @@ def main():
         lr = lr_at(step, a)
         for g in opt.param_groups:
             g["lr"] = lr
+        first_call = carry["halted"].all().item() and step == start_step
         carry, loss, m = head(carry, batch)
+        if first_call:
+            # Stagger the first cohort's step counters so the slots halt, and take new puzzles, at
+            # different optimizer steps: otherwise a small batch trains on the same puzzles for
+            # halt_max_steps steps in a row and memorises them.
+            carry["steps"] = carry["steps"] + torch.randint_like(carry["steps"], 0, cfg.halt_max_steps - 1)
         (loss / a.batch).backward()
         opt.step()
         opt.zero_grad(set_to_none=True)
