@@ -284,6 +284,7 @@ interface CallRow {
   fraction_of_peak: number;
   step_ms: number | null;
   max_abs_diff_vs_trm: number | null; // peers: their output against ours on the same input
+  cpu_per_wall: number | null; // node: our thread's, median over the call samples; workerd: workerd's over the whole request
 }
 
 /**
@@ -326,14 +327,14 @@ async function benchCallsSideBySide(configName: string, peers: PeerEngine[], pea
   return Object.entries(t).map(([name, timing]) => ({
     config: configName, runtime: "node", engine: name === "ours" ? "trm" : name, batch: 1,
     ms: timing.medianMs, gflops: gflops(flop, timing.medianMs), fraction_of_peak: gflops(flop, timing.medianMs) / peak,
-    step_ms: null, max_abs_diff_vs_trm: name === "ours" ? null : diffs[name],
+    step_ms: null, max_abs_diff_vs_trm: name === "ours" ? null : diffs[name], cpu_per_wall: timing.cpuPerWall,
   }));
 }
 
-function callRow(r: NetworkRun, peak: number): CallRow {
+function callRow(r: NetworkRun, peak: number, cpuPerWall = r.call.cpuPerWall): CallRow {
   return {
     config: r.config, runtime: r.runtime, engine: "trm", batch: r.batch, ms: r.ms, gflops: r.gflops,
-    fraction_of_peak: r.gflops / peak, step_ms: r.step.medianMs, max_abs_diff_vs_trm: null,
+    fraction_of_peak: r.gflops / peak, step_ms: r.step.medianMs, max_abs_diff_vs_trm: null, cpu_per_wall: cpuPerWall,
   };
 }
 
@@ -464,7 +465,7 @@ async function main(): Promise<void> {
   if (WORKERD && SECTIONS.has("workerd")) {
     progress("network call and step inside workerd (a fresh Worker per configuration)");
     for (const run of await benchInWorkerd([{ config: "sudoku", batch: 1 }, { config: "arc", batch: 1 }], QUICK)) {
-      calls.push(callRow(run, peak));
+      calls.push(callRow(run, peak, run.workerd_cpu_per_wall));
       cold.push({ config: run.config, runtime: "workerd", ...run.cold, secondStepMs: run.step.medianMs, wasmBytes: run.memory.wasmBytes, jsHeapBytes: null });
     }
   }
@@ -518,12 +519,13 @@ async function main(): Promise<void> {
   );
   table(
     "Network call = 2 blocks (matmul FLOPs); step = supervision step (H_cycles·(L_cycles+1) calls + lm_head)",
-    ["config", "runtime", "engine", "batch", "ms/call", "GFLOP/s", "% of peak", "step ms", "engine ms / trm ms", "max |diff| vs trm"],
+    ["config", "runtime", "engine", "batch", "ms/call", "GFLOP/s", "% of peak", "step ms", "engine ms / trm ms", "max |diff| vs trm", "cpu/wall"],
     calls.map((c) => {
       const trm = calls.find((o) => o.config === c.config && o.engine === "trm" && o.runtime === "node" && o.batch === c.batch && o.step_ms === null);
       return [
         c.config, c.runtime, c.engine, String(c.batch), ms(c.ms), fmt(c.gflops), fmt(100 * c.fraction_of_peak, 0), c.step_ms === null ? "-" : ms(c.step_ms),
         trm && c.step_ms === null ? fmt(c.ms / trm.ms, 2) : "-", c.max_abs_diff_vs_trm === null ? "-" : c.max_abs_diff_vs_trm.toExponential(1),
+        c.cpu_per_wall === null ? "-" : fmt(c.cpu_per_wall, 2),
       ];
     }),
   );
@@ -539,8 +541,9 @@ async function main(): Promise<void> {
   text(
     "\nNotes: random weights at the official sizes (std 0.6/sqrt(fan_in)). Maze (30×30, vocab 6) has the ARC shapes but for the vocab." +
       " Peers run the same graphs (RoPE included for ARC, MLP-T width 512 for Sudoku), checked against ours (max |diff|);" +
-      " tfjs attention is per head with 2-D matMuls, its fast path. workerd has no CPU clock, so its rows are wall time at 1 ms resolution." +
-      " In workerd timing is only wall time; the node rows run with the flags above.",
+      " tfjs attention is per head with 2-D matMuls, its fast path. workerd has no CPU clock inside the isolate, so its rows are wall" +
+      " time at 1 ms resolution; their cpu/wall is the workerd process's CPU (all threads, from /proc) over the whole request." +
+      " The node rows run with the flags above.",
   );
 
   const result = {
