@@ -317,6 +317,8 @@ async function benchCallsSideBySide(configName: string, peers: PeerEngine[], pea
     const out = r.output();
     let maxDiff = out.length === ours.length ? 0 : Infinity;
     for (let i = 0; i < ours.length; i++) maxDiff = Math.max(maxDiff, Math.abs(out[i] - ours[i]) || (Number.isNaN(out[i]) ? Infinity : 0));
+    // The comparison is only fair if both compute the same call: refuse to time a graph that does not.
+    if (!(maxDiff <= 1e-3)) throw new Error(`${p.name} ${configName} network call differs from ours by ${maxDiff}: its graph is not the same computation`);
     diffs[p.name] = maxDiff;
     runners.push(r);
     calls[p.name] = () => r.run();
