@@ -106,6 +106,10 @@ interface GemmRow {
   best_gflops: number;
   peak_gflops: number; // the FMA probe's median in the same rounds
   fraction_of_peak: number;
+  // the same on CPU time (wall · cpu/wall): what is left once waiting for a core is taken out
+  cpu_gflops: number | null;
+  cpu_peak_gflops: number | null;
+  cpu_fraction_of_peak: number | null;
   vs_peers: Record<string, number>; // peer median time / our median time, same rounds
   contention: string;
 }
@@ -119,6 +123,7 @@ interface PeerRow {
   n: number;
   ms: number;
   gflops: number;
+  cpu_gflops: number | null;
 }
 
 /** Fills `floats` floats at byte offset `ptr` with normal values of the given std. */
@@ -160,15 +165,18 @@ async function benchGemmShape(s: GemmShape, probe: Probe, peers: PeerEngine[]): 
   const flop = 2 * s.m * s.k * s.n;
   const peak = gflops(probe.flop, t.probe.medianMs);
   const ours = t.ours;
+  const cpu = (timing: Timing) => (timing.cpuPerWall ? gflops(flop, timing.medianMs * timing.cpuPerWall) : null);
+  const cpuPeak = t.probe.cpuPerWall ? gflops(probe.flop, t.probe.medianMs * t.probe.cpuPerWall) : null;
   return {
     row: {
       name: s.name, batch: s.batch, m: s.m, k: s.k, n: s.n, mflop: flop / 1e6,
       ms: ours.medianMs, gflops: gflops(flop, ours.medianMs), best_gflops: gflops(flop, ours.minMs),
       peak_gflops: peak, fraction_of_peak: gflops(flop, ours.medianMs) / peak,
+      cpu_gflops: cpu(ours), cpu_peak_gflops: cpuPeak, cpu_fraction_of_peak: cpu(ours) !== null && cpuPeak ? cpu(ours)! / cpuPeak : null,
       vs_peers: Object.fromEntries(peers.map((p) => [p.name, t[p.name].medianMs / ours.medianMs])),
       contention: contentionOf(ours),
     },
-    peerRows: peers.map((p) => ({ engine: p.name, name: s.name, batch: s.batch, m: s.m, k: s.k, n: s.n, ms: t[p.name].medianMs, gflops: gflops(flop, t[p.name].medianMs) })),
+    peerRows: peers.map((p) => ({ engine: p.name, name: s.name, batch: s.batch, m: s.m, k: s.k, n: s.n, ms: t[p.name].medianMs, gflops: gflops(flop, t[p.name].medianMs), cpu_gflops: cpu(t[p.name]) })),
   };
 }
 
@@ -178,7 +186,8 @@ async function benchReference(s: GemmShape): Promise<PeerRow> {
   const a = Float32Array.from({ length: s.m * s.k }, normal);
   const w = Float32Array.from({ length: s.n * s.k }, normal);
   const t = await measure(() => linear(a, s.m, s.k, w, s.n), PLANS.reference, contention);
-  return { engine: "scalar reference", name: s.name, batch: s.batch, m: s.m, k: s.k, n: s.n, ms: t.medianMs, gflops: gflops(2 * s.m * s.k * s.n, t.medianMs) };
+  const flop = 2 * s.m * s.k * s.n;
+  return { engine: "scalar reference", name: s.name, batch: s.batch, m: s.m, k: s.k, n: s.n, ms: t.medianMs, gflops: gflops(flop, t.medianMs), cpu_gflops: t.cpuPerWall ? gflops(flop, t.medianMs * t.cpuPerWall) : null };
 }
 
 interface AttentionRow {
@@ -497,9 +506,10 @@ async function main(): Promise<void> {
 
   table(
     "GEMM C = A·W, M×K×N, W pre-packed (not timed); peers on the same data in the same rounds",
-    ["shape", "batch", "M×K×N", "ms", "GFLOP/s", "probe peak", "% of peak", ...peerNames.map((n) => `${n} GFLOP/s`), ...peerNames.map((n) => `× vs ${n}`), "contention"],
+    ["shape", "batch", "M×K×N", "ms", "GFLOP/s", "probe peak", "% of peak", "CPU-time % of peak", ...peerNames.map((n) => `${n} GFLOP/s`), ...peerNames.map((n) => `× vs ${n}`), "contention"],
     gemm.map((g) => [
       g.name, String(g.batch), `${g.m}×${g.k}×${g.n}`, ms(g.ms), fmt(g.gflops), fmt(g.peak_gflops), fmt(100 * g.fraction_of_peak, 0),
+      g.cpu_fraction_of_peak === null ? "-" : fmt(100 * g.cpu_fraction_of_peak, 0),
       ...peerNames.map((n) => fmt(peerRows.find((p) => p.engine === n && p.name === g.name && p.batch === g.batch)!.gflops)),
       ...peerNames.map((n) => fmt(g.vs_peers[n], 2)), g.contention,
     ]),
