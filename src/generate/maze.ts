@@ -87,7 +87,7 @@ export function generateMaze(random: Random, side: number, minPath: number, loop
       const goals = cells.filter((g) => dist[g] >= minPath && count[g] === 1);
       if (goals.length === 0) continue;
       const goal = goals[random.int(goals.length)];
-      const maze = Array.from(open, (o) => (o ? " " : "#"));
+      const maze: string[] = Array.from(open, (o) => (o ? " " : "#"));
       maze[start] = "S";
       maze[goal] = "G";
       const solution = [...maze];
