@@ -9,8 +9,8 @@ import { getPlatformProxy } from "wrangler";
 const ROOT = resolve(import.meta.dirname, "..");
 const PORT = Number(process.env.PORT ?? 8787);
 const BASE = `http://127.0.0.1:${PORT}`;
-const EXAMPLE_MODEL = "sudoku-parity";
-const EXAMPLE_PUZZLE = "003020600900305001001806400008102900700000008006708200002609500800203009005010300";
+const EXAMPLE_MODEL = "sudoku"; // the trained default (weights/sudoku/README.md)
+const EXAMPLE_PUZZLE = "003020600900305001001806400008102900700000008006708200002609500800203009005010300"; // Project Euler 96, grid 01
 const quiet = { ...process.env, CLOUDFLARE_CF_FETCH_ENABLED: "false", WRANGLER_SEND_METRICS: "false", CI: "true" };
 Object.assign(process.env, quiet);
 

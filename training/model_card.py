@@ -42,6 +42,7 @@ def main():
     p.add_argument("--eval", nargs="+", required=True, help="report.json=label")
     p.add_argument("--compare", required=True)
     p.add_argument("--plot", required=True, help="PNG file name inside the pack directory")
+    p.add_argument("--compare-note", default="", help="markdown appended to the comparison section")
     p.add_argument("--about", required=True, help="markdown: what the model is, data and difficulty, honest limits")
     p.add_argument("--hardware", default="AMD EPYC (Zen 5), 2 vCPUs shared with other jobs, Debian PyTorch 1.13.1 on OpenBLAS 0.3.21, 1 thread")
     a = p.parse_args()
@@ -77,6 +78,8 @@ def main():
             f"- identical answers at every step: {pct(cmp['same_answer_all_steps'])} of puzzles at the worst step;",
             f"- identical halting decisions (`q_halt > 0`) at every step: {pct(cmp['same_halt_all_steps'])} at the worst step;",
             f"- largest logit difference at the last step: {cmp['max_logit_diff_last_step']:.2e}; largest q_halt difference over all steps: {max(s['max_q_diff'] for s in cmp['steps']):.2e}.", ""]
+    if a.compare_note:
+        out += [a.compare_note, ""]
 
     out += ["## Architecture", ""]
     block = "MLP over the positions axis (MLP-T)" if arch["mlp_t"] else f"attention ({arch['num_heads']} heads)"
@@ -88,7 +91,7 @@ def main():
     out += ["## Training", ""]
     total_seconds = last["seconds"]
     out += [f"- Hardware: {a.hardware}.",
-            f"- Trainer: `training/train.py` (official semantics, see `training/README.md`), {last['step']} optimizer steps, {total_seconds / 60:.0f} minutes of training wall time in {len(segments)} segment(s); checkpoint `{a.checkpoint}` (EMA weights) converted with `npx trm convert`.",
+            f"- Trainer: `training/train.py` (official semantics, see `training/README.md`), {a.checkpoint.split('_')[-1]} optimizer steps, {total_seconds / 60:.0f} minutes of training wall time in {len(segments)} segment(s); checkpoint `{a.checkpoint}` (EMA weights) converted with `npx trm convert`.",
             ""]
     for i, seg in enumerate(segments):
         args = seg["start"]["args"]
