@@ -1,8 +1,18 @@
 // Command-line argument helpers shared by the trm subcommands.
+import { readFile } from "node:fs/promises";
 import type { HaltMode } from "../engine/recursion.ts";
 
 /** A mistake in how the command was called: printed with the usage text, exit code 2. */
 export class UsageError extends Error {}
+
+/** A text file the user named; a missing or unreadable one is a usage mistake naming it. */
+export async function readText(path: string, what: string): Promise<string> {
+  try {
+    return await readFile(path, "utf8");
+  } catch {
+    throw new UsageError(`cannot read ${what} ${path}`);
+  }
+}
 
 export function intOption(v: string | undefined, name: string, min = 1): number | undefined {
   if (v === undefined) return undefined;

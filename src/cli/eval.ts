@@ -2,7 +2,7 @@
 // supervision steps, scored after every step. Prints exact accuracy, cell
 // accuracy on the blanks, accuracy per step, and what adaptive halting
 // (stop at the first q_halt > 0) would have scored and cost.
-import { readFile, writeFile } from "node:fs/promises";
+import { writeFile } from "node:fs/promises";
 import { parseArgs } from "node:util";
 import { TrmError } from "../errors.ts";
 import type { ModelConfig } from "../engine/config.ts";
@@ -12,7 +12,7 @@ import { recurse } from "../engine/recursion.ts";
 import { WasmNetwork } from "../engine/wasm-network.ts";
 import { MAZE_CHARSET } from "../tasks/maze.ts";
 import { codecFor } from "../tasks/index.ts";
-import { UsageError, intOption } from "./args.ts";
+import { UsageError, intOption, readText } from "./args.ts";
 
 // The token of a cell the model must fill in: a sudoku blank ("0" → 1), an open maze cell (" " → 2).
 const BLANK_TOKEN = { sudoku: 1, maze: MAZE_CHARSET.indexOf(" ") + 1 } as const;
@@ -142,13 +142,7 @@ export async function evalCommand(argv: string[]): Promise<void> {
   if (!values.model) throw new UsageError("eval needs --model <dir>");
   if (!values.input) throw new UsageError("eval needs --input <file>");
   if (values.task !== "sudoku" && values.task !== "maze") throw new UsageError(`--task must be sudoku or maze, got ${JSON.stringify(values.task)}`);
-  let text: string;
-  try {
-    text = await readFile(values.input, "utf8");
-  } catch {
-    throw new UsageError(`cannot read input ${values.input}`);
-  }
-  let items = parsePuzzleFile(text, values.input);
+  let items = parsePuzzleFile(await readText(values.input, "input"), values.input);
   const limit = intOption(values.limit, "limit");
   if (limit !== undefined) items = items.slice(0, limit);
   if (items.length === 0) throw new TrmError("bad_input", `${values.input} holds no puzzles`);

@@ -67,5 +67,10 @@ export async function generateCommand(argv: string[]): Promise<void> {
     await write(row());
     if (i % 1000 === 0 || i === count) process.stderr.write(`trm generate: ${i}/${count} ${task} puzzles, ${((performance.now() - started) / 1000).toFixed(1)} s\n`);
   }
-  if (out !== process.stdout) await new Promise<void>((resolve, reject) => (out as NodeJS.WritableStream).end(() => resolve()).on?.("error", reject));
+  if (out !== process.stdout) {
+    await new Promise<void>((resolve, reject) => {
+      out.once("error", reject);
+      out.end(resolve);
+    });
+  }
 }

@@ -12,7 +12,7 @@ import { type Network, recurse } from "../engine/recursion.ts";
 import { ReferenceNetwork } from "../engine/reference.ts";
 import { WasmNetwork } from "../engine/wasm-network.ts";
 import { TASKS, type TaskName } from "../engine/config.ts";
-import { UsageError, haltOption, intOption } from "./args.ts";
+import { UsageError, haltOption, intOption, readText } from "./args.ts";
 import { evalCommand } from "./eval.ts";
 import { generateCommand } from "./generate.ts";
 import { solveCommand } from "./solve.ts";
@@ -28,14 +28,6 @@ const USAGE = `usage:
   trm eval --model <dir> --task sudoku|maze --input <file.csv|file.txt> [--steps N] [--limit N] [--json out.json]
   trm generate sudoku --count N [--clues N|MIN-MAX] [--seed S] [--out file.csv]
   trm generate maze --count N [--side 11] [--min-path N] [--loops N] [--seed S] [--out file.csv]`;
-
-async function readText(path: string, what: string): Promise<string> {
-  try {
-    return await readFile(path, "utf8");
-  } catch {
-    throw new UsageError(`cannot read ${what} ${path}`);
-  }
-}
 
 async function writeWhole(path: string, data: Uint8Array | string): Promise<void> {
   const tmp = `${path}.${process.pid}.tmp`;

@@ -1,12 +1,11 @@
 // `trm solve`: a file of puzzles (one per line) → NDJSON answers, either
 // in-process from a pack directory or through a running Worker.
-import { readFile } from "node:fs/promises";
 import { parseArgs } from "node:util";
 import { TrmError } from "../errors.ts";
 import { TASKS, type TaskName } from "../engine/config.ts";
 import { nodeKernelModule, readPackDir } from "../engine/node.ts";
 import type { HaltMode } from "../engine/recursion.ts";
-import { UsageError, haltOption, intOption } from "./args.ts";
+import { UsageError, haltOption, intOption, readText } from "./args.ts";
 import { type EncodedPuzzle, type Result, createModel, encodePuzzles, solveEncoded, solveOptions } from "../solver.ts";
 
 const BATCH = 16; // puzzles per in-process batch: output and progress come after each
@@ -136,13 +135,7 @@ export async function solveCommand(argv: string[]): Promise<void> {
   if (values.url && !values["model-name"]) throw usage("--url needs --model-name <name>");
   const steps = intOption(values.steps, "steps");
   const halt = haltOption(values.halt);
-  let text: string;
-  try {
-    text = await readFile(values.input, "utf8");
-  } catch {
-    throw usage(`cannot read input ${values.input}`);
-  }
-  const lines = parseLines(text, task);
+  const lines = parseLines(await readText(values.input, "input"), task);
   if (lines.length === 0) throw usage(`${values.input} has no puzzles`);
   if (values.model) await solveLocally(values.model, task, lines, steps, halt);
   else await solveRemotely(values.url!, values["model-name"]!, values.token ?? process.env.TRM_API_TOKEN, lines, steps, halt);
