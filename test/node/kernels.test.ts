@@ -173,14 +173,14 @@ describe("gemm", () => {
     for (const c of cases([1, 3, 4, 5, 9, 33], [1, 5, 8, 17, 65], [1, 4, 9, 31, 97], [true])) checkGemm(c, random);
   });
 
-  it("crosses the KC = 256 block of k", () => {
+  it("crosses the KC = 512 block of k", () => {
     const random = randomSource(3);
-    for (const c of cases([1, 4, 5, 7], [1, 8, 9, 17], [255, 256, 257, 300, 512, 513, 769])) checkGemm(c, random);
+    for (const c of cases([1, 4, 5, 7], [1, 8, 9, 17], [255, 511, 512, 513, 600, 1024, 1025, 1537])) checkGemm(c, random);
   });
 
   it("crosses the NC = 256 block of n, also with k past KC", () => {
     const random = randomSource(4);
-    for (const c of cases([1, 3, 4, 5], [255, 256, 257, 264, 300, 520], [1, 7, 33, 300])) checkGemm(c, random);
+    for (const c of cases([1, 3, 4, 5], [255, 256, 257, 264, 300, 520], [1, 7, 33, 300, 513])) checkGemm(c, random);
   });
 
   it("with k = 0 writes zeros, or leaves C unchanged when accumulating", () => {
