@@ -100,12 +100,15 @@ def main():
         value = lambda v: " ".join(map(local_path, v)) if isinstance(v, list) else local_path(str(v))
         cmd = ["/usr/bin/python3 training/train.py"] + [f"{flag(k)} {value(v)}" for k, v in args.items() if not isinstance(v, bool) and v is not None] + [flag(k) for k, v in args.items() if v is True]
         out += [f"Segment {i + 1}: from step {seg['start']['step']} to {end.get('step', '?')}, batch {args['batch']}, peak lr {args['lr']}, {end.get('seq_steps_per_s', '?')} sequence-steps/s at its end:", "", "```", " ".join(cmd), "```", ""]
-    out += ["Held-out accuracy of the EMA weights during training (first 128 puzzles of the training run's `--eval` file, 16 steps):", ""]
-    out += ["| optimizer step | exact after 16 steps | adaptive: exact @ avg steps |", "| --- | --- | --- |"]
+    out += ["Held-out accuracy of the EMA weights during training (the first `--eval-size` puzzles of the segment's `--eval` file, 16 steps):", ""]
+    out += ["| optimizer step | held-out file | exact after 16 steps | adaptive: exact @ avg steps |", "| --- | --- | --- | --- |"]
+    eval_file = None
     for line in open(os.path.join(a.run, "log.jsonl")):
         rec = json.loads(line)
-        if rec.get("event") == "eval":
-            out.append(f"| {rec['step']} | {pct(rec['per_step'][-1])} | {pct(rec['adaptive_exact'])} @ {rec['adaptive_steps']:.2f} |")
+        if rec.get("event") == "start":
+            eval_file = f"`{local_path(rec['args']['eval'])}` (first {rec['args']['eval_size']})"
+        elif rec.get("event") == "eval":
+            out.append(f"| {rec['step']} | {eval_file} | {pct(rec['per_step'][-1])} | {pct(rec['adaptive_exact'])} @ {rec['adaptive_steps']:.2f} |")
     out += [""]
     with open(os.path.join(a.pack, "README.md"), "w") as f:
         f.write("\n".join(out) + "\n")
