@@ -134,6 +134,11 @@ function fillNormal(memory: WebAssembly.Memory, ptr: number, floats: number, std
   return view;
 }
 
+/** GFLOP/s on CPU time (wall · cpu/wall): the rate once waiting for a core is taken out; null where CPU time is not measurable. */
+function cpuGflops(flop: number, t: Timing): number | null {
+  return t.cpuPerWall ? gflops(flop, t.medianMs * t.cpuPerWall) : null;
+}
+
 function contentionOf(t: Timing): string {
   return `${t.cpuPerWall === null ? "?" : t.cpuPerWall.toFixed(2)} / ${t.otherVcpus === null ? "?" : t.otherVcpus.toFixed(2)}`;
 }
@@ -165,18 +170,18 @@ async function benchGemmShape(s: GemmShape, probe: Probe, peers: PeerEngine[]): 
   const flop = 2 * s.m * s.k * s.n;
   const peak = gflops(probe.flop, t.probe.medianMs);
   const ours = t.ours;
-  const cpu = (timing: Timing) => (timing.cpuPerWall ? gflops(flop, timing.medianMs * timing.cpuPerWall) : null);
-  const cpuPeak = t.probe.cpuPerWall ? gflops(probe.flop, t.probe.medianMs * t.probe.cpuPerWall) : null;
+  const ourCpu = cpuGflops(flop, ours);
+  const cpuPeak = cpuGflops(probe.flop, t.probe);
   return {
     row: {
       name: s.name, batch: s.batch, m: s.m, k: s.k, n: s.n, mflop: flop / 1e6,
       ms: ours.medianMs, gflops: gflops(flop, ours.medianMs), best_gflops: gflops(flop, ours.minMs),
       peak_gflops: peak, fraction_of_peak: gflops(flop, ours.medianMs) / peak,
-      cpu_gflops: cpu(ours), cpu_peak_gflops: cpuPeak, cpu_fraction_of_peak: cpu(ours) !== null && cpuPeak ? cpu(ours)! / cpuPeak : null,
+      cpu_gflops: ourCpu, cpu_peak_gflops: cpuPeak, cpu_fraction_of_peak: ourCpu !== null && cpuPeak ? ourCpu / cpuPeak : null,
       vs_peers: Object.fromEntries(peers.map((p) => [p.name, t[p.name].medianMs / ours.medianMs])),
       contention: contentionOf(ours),
     },
-    peerRows: peers.map((p) => ({ engine: p.name, name: s.name, batch: s.batch, m: s.m, k: s.k, n: s.n, ms: t[p.name].medianMs, gflops: gflops(flop, t[p.name].medianMs), cpu_gflops: cpu(t[p.name]) })),
+    peerRows: peers.map((p) => ({ engine: p.name, name: s.name, batch: s.batch, m: s.m, k: s.k, n: s.n, ms: t[p.name].medianMs, gflops: gflops(flop, t[p.name].medianMs), cpu_gflops: cpuGflops(flop, t[p.name]) })),
   };
 }
 
@@ -187,7 +192,7 @@ async function benchReference(s: GemmShape): Promise<PeerRow> {
   const w = Float32Array.from({ length: s.n * s.k }, normal);
   const t = await measure(() => linear(a, s.m, s.k, w, s.n), PLANS.reference, contention);
   const flop = 2 * s.m * s.k * s.n;
-  return { engine: "scalar reference", name: s.name, batch: s.batch, m: s.m, k: s.k, n: s.n, ms: t.medianMs, gflops: gflops(flop, t.medianMs), cpu_gflops: t.cpuPerWall ? gflops(flop, t.medianMs * t.cpuPerWall) : null };
+  return { engine: "scalar reference", name: s.name, batch: s.batch, m: s.m, k: s.k, n: s.n, ms: t.medianMs, gflops: gflops(flop, t.medianMs), cpu_gflops: cpuGflops(flop, t) };
 }
 
 interface AttentionRow {
