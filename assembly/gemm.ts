@@ -65,7 +65,7 @@ export function pack_kn(b: usize, k: i32, n: i32, ldb: i32, out: usize): void {
 // Writes one 8-wide row of the tile: `cols` (1..8) valid columns, adding to C when `add`.
 // @ts-ignore: decorator
 @inline
-function store_row(c: usize, lo: v128, hi: v128, cols: i32, add: bool): void {
+export function store_row(c: usize, lo: v128, hi: v128, cols: i32, add: bool): void {
   if (cols == PANEL) {
     if (add) {
       lo = f32x4.add(v128.load(c), lo);
@@ -186,6 +186,21 @@ export function pack_swiglu(w: usize, inter: i32, k: i32, ldw: i32, out: usize):
   }
 }
 
+/** dst (rows, cols) = silu(gate) · up from two 4×8 tiles (leading dimension 8); silu(g) = g / (1 + e^-g). */
+// @ts-ignore: decorator
+@inline
+export function swiglu_rows(gate: usize, up: usize, dst: usize, ldd: i32, rows: i32, cols: i32): void {
+  const one = f32x4.splat(1);
+  for (let r = 0; r < rows; r++) {
+    const o = <usize>(r * PANEL) * 4;
+    const g0 = v128.load(gate + o);
+    const g1 = v128.load(gate + o, 16);
+    const s0 = f32x4.div(g0, f32x4.add(one, exp_f32x4(f32x4.neg(g0))));
+    const s1 = f32x4.div(g1, f32x4.add(one, exp_f32x4(f32x4.neg(g1))));
+    store_row(dst + <usize>(r * ldd) * 4, f32x4.mul(s0, v128.load(up + o)), f32x4.mul(s1, v128.load(up + o, 16)), cols, false);
+  }
+}
+
 // Panel pairs per block: 8 pairs over k = 512 is 256 KiB of packed weights (stays in L2).
 const SWIGLU_PAIRS: i32 = 8;
 
@@ -202,7 +217,6 @@ export function gemm_swiglu(
 ): void {
   const gate = memory.data(4 * PANEL * 4, 16); // 4×8 scratch tiles
   const up = memory.data(4 * PANEL * 4, 16);
-  const one = f32x4.splat(1);
   const pairs = (inter + PANEL - 1) / PANEL;
   const last = m - 1;
   for (let p0 = 0; p0 < pairs; p0 += SWIGLU_PAIRS) {
@@ -217,16 +231,7 @@ export function gemm_swiglu(
         const bp = packed + <usize>(2 * p * k * PANEL) * 4;
         tile_4x8(a0, a1, a2, a3, bp, k, gate, PANEL, MR, PANEL, false);
         tile_4x8(a0, a1, a2, a3, bp + <usize>(k * PANEL) * 4, k, up, PANEL, MR, PANEL, false);
-        const cols = min(PANEL, inter - p * PANEL);
-        const dst = out + <usize>(i * ldo + p * PANEL) * 4;
-        for (let r = 0; r < rows; r++) {
-          const o = <usize>(r * PANEL) * 4;
-          const g0 = v128.load(gate + o);
-          const g1 = v128.load(gate + o, 16);
-          const s0 = f32x4.div(g0, f32x4.add(one, exp_f32x4(f32x4.neg(g0))));
-          const s1 = f32x4.div(g1, f32x4.add(one, exp_f32x4(f32x4.neg(g1))));
-          store_row(dst + <usize>(r * ldo) * 4, f32x4.mul(s0, v128.load(up + o)), f32x4.mul(s1, v128.load(up + o, 16)), cols, false);
-        }
+        swiglu_rows(gate, up, out + <usize>(i * ldo + p * PANEL) * 4, ldo, rows, min(PANEL, inter - p * PANEL));
       }
     }
   }

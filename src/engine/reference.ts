@@ -19,6 +19,48 @@ export function linear(x: Float32Array, rows: number, inF: number, W: Float32Arr
   return y;
 }
 
+/** Round to nearest, ties to even (as f32x4.nearest). */
+function roundHalfEven(x: number): number {
+  const r = Math.round(x); // ties towards +∞
+  return r - x === 0.5 && r % 2 !== 0 ? r - 1 : r;
+}
+
+/**
+ * Symmetric quantisation of each row of x (rows, cols) in float32 arithmetic:
+ * scale = max |row| / levels, q = round(x · (levels / max |row|)) in [-levels, levels].
+ */
+export function quantizeRows(x: Float32Array, rows: number, cols: number, levels: number): { q: Int32Array; scale: Float32Array } {
+  const q = new Int32Array(rows * cols);
+  const scale = new Float32Array(rows);
+  for (let r = 0; r < rows; r++) {
+    let maxAbs = 0;
+    for (let c = 0; c < cols; c++) maxAbs = Math.max(maxAbs, Math.abs(x[r * cols + c]));
+    const inv = maxAbs > 0 ? Math.fround(levels / maxAbs) : 0;
+    scale[r] = maxAbs / levels;
+    for (let c = 0; c < cols; c++) q[r * cols + c] = roundHalfEven(Math.fround(x[r * cols + c] * inv));
+  }
+  return { q, scale };
+}
+
+/** Levels each side of zero of the int8 path (assembly/gemm_i8.ts): weights per output channel, activations per row. */
+export const INT8_WEIGHT_LEVELS = 127;
+export const INT8_ACTIVATION_LEVELS = 63;
+
+/** y ≈ x Wᵀ the int8 way: both operands quantised, exact integer sums, then s_w · s_x in float32. */
+export function linearInt8(x: Float32Array, rows: number, inF: number, W: Float32Array, outF: number): Float32Array {
+  const a = quantizeRows(x, rows, inF, INT8_ACTIVATION_LEVELS);
+  const w = quantizeRows(W, outF, inF, INT8_WEIGHT_LEVELS);
+  const y = new Float32Array(rows * outF);
+  for (let r = 0; r < rows; r++) {
+    for (let o = 0; o < outF; o++) {
+      let s = 0;
+      for (let i = 0; i < inF; i++) s += a.q[r * inF + i] * w.q[o * inF + i];
+      y[r * outF + o] = s * Math.fround(w.scale[o] * a.scale[r]);
+    }
+  }
+  return y;
+}
+
 /** x · rsqrt(mean(x²) + eps) per row, in place. */
 export function rmsNorm(x: Float32Array, rows: number, cols: number, eps: number): void {
   for (let r = 0; r < rows; r++) {

@@ -4,7 +4,7 @@
 import { describe, expect, it } from "vitest";
 import { Arena, ensureMemory, instantiateKernels } from "../../src/engine/kernels.ts";
 import { nodeKernelModule } from "../../src/engine/node.ts";
-import { attention, linear, rmsNorm, ropeHead, transpose } from "../../src/engine/reference.ts";
+import { attention, linear, linearInt8, rmsNorm, ropeHead, transpose } from "../../src/engine/reference.ts";
 
 const { kernels: K, memory } = instantiateKernels(nodeKernelModule());
 
@@ -270,6 +270,154 @@ describe("gemm_swiglu", () => {
     K.swiglu(gu, m, inter, two);
     // the same products summed in another order (one pass over k instead of KC blocks)
     expectClose(heap.read(fused, m * inter), heap.read(two, m * inter), 1e-6, 1e-5, "fused vs gemm + swiglu");
+  });
+});
+
+// ---------------------------------------------------------------------------
+
+/** Floats of room for `bytes` bytes. */
+const floatsFor = (bytes: number) => Math.ceil(bytes / 4);
+
+/**
+ * gemm_i8 with every operand strided as in checkGemm, against linearInt8 (the
+ * same quantisation and exact integer sums): equal to the last bit, also the
+ * accumulated C = fround(C + A·B). Checks that packing and quantising stay
+ * inside packed_i8_bytes and quantized_rows_bytes.
+ */
+function checkGemmI8(m: number, n: number, k: number, accumulate: boolean, random: ReturnType<typeof randomSource>): void {
+  const what = `gemm_i8 m=${m} n=${n} k=${k} accumulate=${accumulate}`;
+  const heap = new Heap();
+  const [lda, ldw, ldc] = [k + 3, k + 2, n + 5];
+  const a = random(m * k, -3, 3);
+  const w = random(n * k, -0.1, 0.1);
+  const cOld = accumulate ? random(m * n) : new Float32Array(m * n).fill(POISON);
+  const packedFloats = floatsFor(K.packed_i8_bytes(k, n));
+  const packed = heap.alloc(packedFloats + 8);
+  K.pack_nk_i8(heap.put(strided(w, n, k, ldw, POISON)), n, k, ldw, packed);
+  expectSame(heap.read(packed + packedFloats * 4, 8), new Float32Array(8).fill(SENTINEL), `${what}: past packed_i8_bytes`);
+  const scratchFloats = floatsFor(K.quantized_rows_bytes(m, k));
+  const scratch = heap.alloc(scratchFloats + 8);
+
+  const cBuf = new Float32Array((m + MR) * ldc).fill(SENTINEL);
+  cBuf.set(strided(cOld, m, n, ldc, SENTINEL));
+  const c = heap.put(cBuf);
+  K.gemm_i8(m, n, k, heap.put(strided(a, m, k, lda, POISON)), lda, packed, c, ldc, accumulate, scratch);
+  expectSame(heap.read(scratch + scratchFloats * 4, 8), new Float32Array(8).fill(SENTINEL), `${what}: past quantized_rows_bytes`);
+
+  const product = linearInt8(a, m, k, w, n);
+  const ref = accumulate ? Float32Array.from(product, (v, i) => v + cOld[i]) : product;
+  const got = heap.read(c, cBuf.length);
+  expectSame(dense(got, m, n, ldc), ref, what);
+  expectUntouchedOutside(got, m, n, ldc, what);
+}
+
+describe("gemm_i8", () => {
+  it("equals the int8 reference for every awkward m, n, k, overwriting C", () => {
+    const random = randomSource(21);
+    for (const m of AWKWARD) for (const n of AWKWARD) for (const k of AWKWARD) checkGemmI8(m, n, k, false, random);
+  });
+
+  it("adds to the existing C when accumulating", () => {
+    const random = randomSource(22);
+    for (const m of [1, 3, 4, 5, 9, 33]) for (const n of [1, 5, 8, 17, 65]) for (const k of [1, 4, 9, 31, 97]) checkGemmI8(m, n, k, true, random);
+  });
+
+  it("crosses its block of 32 panels and long k", () => {
+    const random = randomSource(23);
+    for (const [m, n, k] of [[5, 255, 33], [4, 256, 7], [3, 257, 100], [7, 520, 513], [2, 9, 1537], [5, 17, 2048]]) {
+      for (const accumulate of [false, true]) checkGemmI8(m, n, k, accumulate, random);
+    }
+  });
+
+  it("with k = 0 writes zeros, or leaves C unchanged when accumulating", () => {
+    const random = randomSource(24);
+    for (const [m, n] of [[1, 1], [5, 9], [3, 300]]) for (const accumulate of [false, true]) checkGemmI8(m, n, 0, accumulate, random);
+  });
+
+  it("gives zeros for a zero row of A or a zero channel of W, and stays finite for a row of one huge value", () => {
+    const [m, n, k] = [6, 10, 37];
+    const random = randomSource(25);
+    const heap = new Heap();
+    const a = random(m * k);
+    a.fill(0, 2 * k, 3 * k); // row 2 all zero
+    a.fill(0, 4 * k, 5 * k);
+    a[4 * k + 5] = 3e4; // row 4: one value, the rest zero
+    const w = random(n * k);
+    w.fill(0, 7 * k, 8 * k); // channel 7 all zero
+    const packed = heap.alloc(floatsFor(K.packed_i8_bytes(k, n)));
+    K.pack_nk_i8(heap.put(w), n, k, k, packed);
+    const c = heap.alloc(m * n);
+    K.gemm_i8(m, n, k, heap.put(a), k, packed, c, n, false, heap.alloc(floatsFor(K.quantized_rows_bytes(m, k))));
+    const got = heap.read(c, m * n);
+    expectSame(got, linearInt8(a, m, k, w, n), "gemm_i8 with zero rows and channels");
+    for (let j = 0; j < n; j++) expect(got[2 * n + j]).toBe(0);
+    for (let i = 0; i < m; i++) expect(got[i * n + 7]).toBe(0);
+    expect(got.every(Number.isFinite), "all finite").toBe(true);
+  });
+
+  it("stays within 2 % (rms) of the float32 product on an official shape (97 × 512 → 1536)", () => {
+    const [m, k, n] = [97, 512, 1536];
+    const random = randomSource(26);
+    const heap = new Heap();
+    const a = random(m * k);
+    const w = random(n * k, -0.05, 0.05);
+    const packed = heap.alloc(floatsFor(K.packed_i8_bytes(k, n)));
+    K.pack_nk_i8(heap.put(w), n, k, k, packed);
+    const c = heap.alloc(m * n);
+    K.gemm_i8(m, n, k, heap.put(a), k, packed, c, n, false, heap.alloc(floatsFor(K.quantized_rows_bytes(m, k))));
+    const got = heap.read(c, m * n);
+    const exact = linear(a, m, k, w, n);
+    let err = 0, norm = 0;
+    for (let i = 0; i < exact.length; i++) [err, norm] = [err + (got[i] - exact[i]) ** 2, norm + exact[i] ** 2];
+    expect(Math.sqrt(err / norm)).toBeLessThan(0.02);
+  });
+});
+
+/**
+ * gemm_swiglu_i8 strided as in checkGemmSwiglu, against silu(g)·u of the int8
+ * reference's gate and up products (equal but for exp and float32 rounding).
+ */
+function checkGemmSwigluI8(m: number, inter: number, k: number, random: ReturnType<typeof randomSource>): void {
+  const what = `gemm_swiglu_i8 m=${m} inter=${inter} k=${k}`;
+  const heap = new Heap();
+  const [lda, ldw, ldo] = [k + 3, k + 2, inter + 5];
+  const a = random(m * k);
+  const w = random(2 * inter * k);
+  const bytes = K.packed_swiglu_i8_bytes(k, inter);
+  expect(bytes, `${what}: packed bytes`).toBe(2 * K.packed_i8_bytes(k, inter));
+  const packed = heap.alloc(floatsFor(bytes) + 8);
+  K.pack_swiglu_i8(heap.put(strided(w, 2 * inter, k, ldw, POISON)), inter, k, ldw, packed);
+  expectSame(heap.read(packed + floatsFor(bytes) * 4, 8), new Float32Array(8).fill(SENTINEL), `${what}: past packed_swiglu_i8_bytes`);
+
+  const outBuf = new Float32Array((m + MR) * ldo).fill(SENTINEL);
+  const out = heap.put(outBuf);
+  const scratch = heap.alloc(floatsFor(K.quantized_rows_bytes(m, k)));
+  K.gemm_swiglu_i8(m, inter, k, heap.put(strided(a, m, k, lda, POISON)), lda, packed, out, ldo, scratch);
+
+  const gu = linearInt8(a, m, k, w, 2 * inter);
+  const ref = new Float64Array(m * inter);
+  for (let i = 0; i < m; i++) {
+    for (let j = 0; j < inter; j++) {
+      const g = gu[i * 2 * inter + j];
+      ref[i * inter + j] = (g / (1 + Math.exp(-g))) * gu[i * 2 * inter + inter + j];
+    }
+  }
+  const got = heap.read(out, outBuf.length);
+  expectClose(dense(got, m, inter, ldo), ref, 1e-6, 2e-6, what);
+  expectUntouchedOutside(got, m, inter, ldo, what);
+}
+
+describe("gemm_swiglu_i8", () => {
+  it("matches silu(A·Gᵀ)·(A·Uᵀ) of the int8 reference for awkward m, inter, k", () => {
+    const random = randomSource(27);
+    for (const m of [1, 2, 3, 4, 5, 7, 9, 13, 33]) {
+      for (const inter of [1, 3, 7, 8, 9, 16, 17, 65, 72]) for (const k of [0, 1, 4, 5, 31, 97]) checkGemmSwigluI8(m, inter, k, random);
+    }
+  });
+
+  it("crosses its block of 8 panel pairs and long k", () => {
+    const random = randomSource(28);
+    for (const [m, inter, k] of [[5, 63, 257], [4, 64, 300], [9, 65, 513], [3, 130, 1537]]) checkGemmSwigluI8(m, inter, k, random);
   });
 });
 
