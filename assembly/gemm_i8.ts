@@ -47,13 +47,6 @@ export function quantized_rows_bytes(m: i32, k: i32): i32 {
   return m * row_bytes(k) + m * 4;
 }
 
-/** round(x) to nearest, ties to even, on four lanes, as an i32x4 (|x| ≤ 127 here). */
-// @ts-ignore: decorator
-@inline
-function round_i32x4(x: v128): v128 {
-  return i32x4.trunc_sat_f32x4_s(f32x4.nearest(x));
-}
-
 /**
  * Quantises W (n, k) row-major with leading dimension ldw (PyTorch [out, in])
  * per output channel and packs B = Wᵀ into panels. Columns past n are zero.
@@ -83,27 +76,58 @@ export function pack_nk_i8(w: usize, n: i32, k: i32, ldw: i32, out: usize): void
   }
 }
 
+// x·inv + (1.5·2^23 + 64) lands in [2^23, 2^24), where floats are the
+// integers: the addition rounds x·inv to nearest (ties to even, as nearest())
+// and its bits minus those of 1.5·2^23 are round(x·inv) + 64. V8 expands
+// nearest + trunc_sat into long sequences; this is two instructions.
+const ROUND_MAGIC: f32 = 12582912.0; // 1.5 · 2^23
+
+// @ts-ignore: decorator
+@inline
+function quantize_i32x4(x: v128, inv: v128): v128 {
+  const y = f32x4.add(f32x4.mul(x, inv), f32x4.splat(ROUND_MAGIC + <f32>OFFSET));
+  return i32x4.sub(y, i32x4.splat(reinterpret<i32>(ROUND_MAGIC)));
+}
+
 /**
  * Quantises A (m, k), leading dimension lda, into `out`: m rows of
  * row_bytes(k) bytes (round(x / s) + 64, padding 64), then m f32 scales s.
+ * Rounds as the scalar reference does: the product x·(63 / max) in float32,
+ * then to nearest, ties to even.
  */
 export function quantize_rows(a: usize, m: i32, k: i32, lda: i32, out: usize): void {
   const ldq = row_bytes(k);
   const scales = out + <usize>(m * ldq);
+  const k16 = k & ~15;
   const k4 = k & ~3;
   for (let i = 0; i < m; i++) {
     const row = a + <usize>(i * lda) * 4;
-    let vmax = f32x4.splat(0);
-    for (let kk = 0; kk < k4; kk += 4) vmax = f32x4.max(vmax, f32x4.abs(v128.load(row + <usize>kk * 4)));
-    let maxAbs = max(max(f32x4.extract_lane(vmax, 0), f32x4.extract_lane(vmax, 1)), max(f32x4.extract_lane(vmax, 2), f32x4.extract_lane(vmax, 3)));
+    // relaxed_max with x second: x64 returns the second operand when either is NaN
+    let v0 = f32x4.splat(0), v1 = f32x4.splat(0), v2 = f32x4.splat(0), v3 = f32x4.splat(0);
+    for (let kk = 0; kk < k16; kk += 16) {
+      const p = row + <usize>kk * 4;
+      v0 = f32x4.relaxed_max(v0, f32x4.abs(v128.load(p)));
+      v1 = f32x4.relaxed_max(v1, f32x4.abs(v128.load(p, 16)));
+      v2 = f32x4.relaxed_max(v2, f32x4.abs(v128.load(p, 32)));
+      v3 = f32x4.relaxed_max(v3, f32x4.abs(v128.load(p, 48)));
+    }
+    for (let kk = k16; kk < k4; kk += 4) v0 = f32x4.relaxed_max(v0, f32x4.abs(v128.load(row + <usize>kk * 4)));
+    const v = f32x4.max(f32x4.max(v0, v1), f32x4.max(v2, v3));
+    let maxAbs = max(max(f32x4.extract_lane(v, 0), f32x4.extract_lane(v, 1)), max(f32x4.extract_lane(v, 2), f32x4.extract_lane(v, 3)));
     for (let kk = k4; kk < k; kk++) maxAbs = max(maxAbs, abs(load<f32>(row + <usize>kk * 4)));
     const inv: f32 = maxAbs > 0 ? Q_A / maxAbs : 0;
     store<f32>(scales + <usize>i * 4, maxAbs / Q_A);
+
     const dst = out + <usize>(i * ldq);
     const vinv = f32x4.splat(inv);
-    const offset = i32x4.splat(OFFSET);
-    for (let kk = 0; kk < k4; kk += 4) {
-      const q = i32x4.add(round_i32x4(f32x4.mul(v128.load(row + <usize>kk * 4), vinv)), offset);
+    for (let kk = 0; kk < k16; kk += 16) {
+      const p = row + <usize>kk * 4;
+      const lo = i16x8.narrow_i32x4_s(quantize_i32x4(v128.load(p), vinv), quantize_i32x4(v128.load(p, 16), vinv));
+      const hi = i16x8.narrow_i32x4_s(quantize_i32x4(v128.load(p, 32), vinv), quantize_i32x4(v128.load(p, 48), vinv));
+      v128.store(dst + <usize>kk, i8x16.narrow_i16x8_u(lo, hi));
+    }
+    for (let kk = k16; kk < k4; kk += 4) {
+      const q = quantize_i32x4(v128.load(row + <usize>kk * 4), vinv);
       const q16 = i16x8.narrow_i32x4_s(q, q);
       store<u32>(dst + <usize>kk, i32x4.extract_lane(i8x16.narrow_i16x8_u(q16, q16), 0));
     }
