@@ -7,7 +7,7 @@ import type { ModelConfig } from "./engine/config.ts";
 import type { Puzzle } from "./engine/inputs.ts";
 import type { ModelPack, PackManifest } from "./engine/pack.ts";
 import { type HaltMode, type Network, type StepReport, recurse } from "./engine/recursion.ts";
-import { WasmNetwork } from "./engine/wasm-network.ts";
+import { type LinearDtype, WasmNetwork } from "./engine/wasm-network.ts";
 import type { Answer, TaskCodec } from "./tasks/codec.ts";
 import { codecFor } from "./tasks/index.ts";
 
@@ -19,12 +19,17 @@ export interface LoadedModel {
   codec: TaskCodec;
 }
 
-export function createModel(name: string, kernels: WebAssembly.Module, pack: ModelPack): LoadedModel {
+/** How a pack's linear layers compute: as asked, else float32. */
+export function linearDtypeFor(manifest: PackManifest, asked?: LinearDtype): LinearDtype {
+  return asked ?? "f32";
+}
+
+export function createModel(name: string, kernels: WebAssembly.Module, pack: ModelPack, linear?: LinearDtype): LoadedModel {
   return {
     name,
     manifest: pack.manifest,
     config: pack.config,
-    network: new WasmNetwork(kernels, pack.config, pack.weights),
+    network: new WasmNetwork(kernels, pack.config, pack.weights, linearDtypeFor(pack.manifest, linear)),
     codec: codecFor(pack.manifest.task),
   };
 }

@@ -9,10 +9,11 @@ import type { ModelConfig } from "../engine/config.ts";
 import type { Puzzle } from "../engine/inputs.ts";
 import { nodeKernelModule, readPackDir } from "../engine/node.ts";
 import { recurse } from "../engine/recursion.ts";
-import { WasmNetwork } from "../engine/wasm-network.ts";
+import { type LinearDtype, WasmNetwork } from "../engine/wasm-network.ts";
 import { MAZE_CHARSET } from "../tasks/maze.ts";
 import { codecFor } from "../tasks/index.ts";
-import { UsageError, intOption, readText } from "./args.ts";
+import { linearDtypeFor } from "../solver.ts";
+import { UsageError, intOption, linearOption, readText } from "./args.ts";
 
 // The token of a cell the model must fill in: a sudoku blank ("0" → 1), an open maze cell (" " → 2).
 const BLANK_TOKEN = { sudoku: 1, maze: MAZE_CHARSET.indexOf(" ") + 1 } as const;
@@ -54,6 +55,7 @@ export interface EvalReport {
   input: string;
   puzzles: number;
   steps: number;
+  linear: LinearDtype; // how the linear layers computed
   exact: number; // after the last step
   cell_accuracy_blanks: number; // after the last step, over cells blank in the input (needs answers)
   per_step: number[]; // exact accuracy after step 1..steps
@@ -62,7 +64,10 @@ export interface EvalReport {
   seconds: number;
 }
 
-export async function evaluate(dir: string, task: EvalTask, inputName: string, items: Item[], steps: number | undefined, onProgress: (done: number, started: number) => void): Promise<EvalReport> {
+export async function evaluate(
+  dir: string, task: EvalTask, inputName: string, items: Item[], steps: number | undefined, linear: LinearDtype | undefined,
+  onProgress: (done: number, started: number) => void,
+): Promise<EvalReport> {
   const pack = await readPackDir(dir);
   if (pack.manifest.task !== task) throw new TrmError("task_mismatch", `--task ${task} but the model in ${dir} is a ${pack.manifest.task} model`);
   const config: ModelConfig = pack.config;
@@ -79,7 +84,7 @@ export async function evaluate(dir: string, task: EvalTask, inputName: string, i
       throw e;
     }
   });
-  const net = new WasmNetwork(nodeKernelModule(), config, pack.weights);
+  const net = new WasmNetwork(nodeKernelModule(), config, pack.weights, linearDtypeFor(pack.manifest, linear));
   const perStep = new Array<number>(maxSteps).fill(0);
   let adaptiveRight = 0;
   let adaptiveSteps = 0;
@@ -118,6 +123,7 @@ export async function evaluate(dir: string, task: EvalTask, inputName: string, i
     input: inputName,
     puzzles: n,
     steps: maxSteps,
+    linear: net.linearDtype,
     exact: round(perStep[maxSteps - 1] / n),
     cell_accuracy_blanks: withAnswers ? round(blanksRight / blanks) : NaN,
     per_step: perStep.map((c) => round(c / n)),
@@ -137,6 +143,7 @@ export async function evalCommand(argv: string[]): Promise<void> {
       steps: { type: "string" },
       limit: { type: "string" },
       json: { type: "string" },
+      linear: { type: "string" },
     },
   });
   if (!values.model) throw new UsageError("eval needs --model <dir>");
@@ -147,13 +154,14 @@ export async function evalCommand(argv: string[]): Promise<void> {
   if (limit !== undefined) items = items.slice(0, limit);
   if (items.length === 0) throw new TrmError("bad_input", `${values.input} holds no puzzles`);
   const tty = process.stderr.isTTY;
-  const report = await evaluate(values.model, values.task, values.input, items, intOption(values.steps, "steps"), (done, started) => {
+  const linear = linearOption(values.linear);
+  const report = await evaluate(values.model, values.task, values.input, items, intOption(values.steps, "steps"), linear, (done, started) => {
     process.stderr.write(tty ? `\r${progressBar(done, items.length, started)}` : `trm eval: ${progressBar(done, items.length, started)}\n`);
   });
   if (tty) process.stderr.write("\n");
   const pct = (x: number) => `${(100 * x).toFixed(1)} %`;
   const lines = [
-    `model ${report.model} on ${report.input}: ${report.puzzles} puzzles, ${report.steps} fixed steps (${report.seconds} s), scored by ${report.scored_by}`,
+    `model ${report.model} on ${report.input}: ${report.puzzles} puzzles, ${report.steps} fixed steps, ${report.linear} linear layers (${report.seconds} s), scored by ${report.scored_by}`,
     `exact accuracy            ${pct(report.exact)}`,
     ...(report.scored_by === "answers" ? [`cell accuracy on blanks   ${pct(report.cell_accuracy_blanks)}`] : []),
     `adaptive halting          ${pct(report.adaptive.exact)} exact, ${report.adaptive.avg_steps.toFixed(2)} steps on average`,

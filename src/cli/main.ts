@@ -11,8 +11,9 @@ import { checkPuzzles } from "../engine/inputs.ts";
 import { type Network, recurse } from "../engine/recursion.ts";
 import { ReferenceNetwork } from "../engine/reference.ts";
 import { WasmNetwork } from "../engine/wasm-network.ts";
+import { linearDtypeFor } from "../solver.ts";
 import { TASKS, type TaskName } from "../engine/config.ts";
-import { UsageError, haltOption, intOption, readText } from "./args.ts";
+import { UsageError, haltOption, intOption, linearOption, readText } from "./args.ts";
 import { evalCommand } from "./eval.ts";
 import { generateCommand } from "./generate.ts";
 import { solveCommand } from "./solve.ts";
@@ -22,10 +23,10 @@ const VERSION = "0.1.0";
 const USAGE = `usage:
   trm convert <checkpoint> --config all_config.yaml [--dataset dataset.json] [--seq-len N]
               [--vocab-size N] [--num-puzzle-identifiers N] [--dtype f32|bf16] [--task NAME] [--name NAME] --out <dir>
-  trm run --model <dir> --input <file.json> [--steps N] [--halt fixed|adaptive] [--logits] [--engine wasm|reference]
-  trm solve --model <dir> --task sudoku|maze|tokens --input <file> [--steps N] [--halt fixed|adaptive]
+  trm run --model <dir> --input <file.json> [--steps N] [--halt fixed|adaptive] [--logits] [--engine wasm|reference] [--linear f32|int8]
+  trm solve --model <dir> --task sudoku|maze|tokens --input <file> [--steps N] [--halt fixed|adaptive] [--linear f32|int8]
   trm solve --url <worker url> --model-name <name> --task ... --input <file> [--steps N] [--halt ...]
-  trm eval --model <dir> --task sudoku|maze --input <file.csv|file.txt> [--steps N] [--limit N] [--json out.json]
+  trm eval --model <dir> --task sudoku|maze --input <file.csv|file.txt> [--steps N] [--limit N] [--linear f32|int8] [--json out.json]
   trm generate sudoku --count N [--clues N|MIN-MAX] [--seed S] [--out file.csv]
   trm generate maze --count N [--side 11] [--min-path N] [--loops N] [--seed S] [--out file.csv]`;
 
@@ -98,6 +99,7 @@ async function runCommand(argv: string[]): Promise<void> {
       halt: { type: "string" },
       logits: { type: "boolean", default: false },
       engine: { type: "string", default: "wasm" },
+      linear: { type: "string" },
       quiet: { type: "boolean", default: false },
     },
   });
@@ -105,6 +107,8 @@ async function runCommand(argv: string[]): Promise<void> {
   if (!values.input) throw new UsageError("run needs --input <file.json>");
   if (values.engine !== "wasm" && values.engine !== "reference") throw new UsageError(`--engine must be wasm or reference, got ${values.engine}`);
   const halt = haltOption(values.halt);
+  const linear = linearOption(values.linear);
+  if (linear && values.engine !== "wasm") throw new UsageError("--linear applies to --engine wasm (the reference computes in float32/float64)");
   const pack = await readPackDir(values.model);
   const maxSteps = intOption(values.steps, "steps") ?? pack.config.arch.halt_max_steps;
   let input: { inputs?: unknown; puzzle_identifiers?: unknown };
@@ -116,7 +120,9 @@ async function runCommand(argv: string[]): Promise<void> {
   }
   const puzzles = checkPuzzles(pack.config, input?.inputs, input?.puzzle_identifiers);
   const net: Network<unknown> =
-    values.engine === "wasm" ? new WasmNetwork(nodeKernelModule(), pack.config, pack.weights) : new ReferenceNetwork(pack.config, pack.weights);
+    values.engine === "wasm"
+      ? new WasmNetwork(nodeKernelModule(), pack.config, pack.weights, linearDtypeFor(pack.manifest, linear))
+      : new ReferenceNetwork(pack.config, pack.weights);
 
   const steps: unknown[] = [];
   const started = performance.now();

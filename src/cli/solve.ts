@@ -5,7 +5,8 @@ import { TrmError } from "../errors.ts";
 import { TASKS, type TaskName } from "../engine/config.ts";
 import { nodeKernelModule, readPackDir } from "../engine/node.ts";
 import type { HaltMode } from "../engine/recursion.ts";
-import { UsageError, haltOption, intOption, readText } from "./args.ts";
+import type { LinearDtype } from "../engine/wasm-network.ts";
+import { UsageError, haltOption, intOption, linearOption, readText } from "./args.ts";
 import { type EncodedPuzzle, type Result, createModel, encodePuzzles, solveEncoded, solveOptions } from "../solver.ts";
 
 const BATCH = 16; // puzzles per in-process batch: output and progress come after each
@@ -41,10 +42,12 @@ function resultLine(index: number, r: Pick<Result, "answer" | "step" | "confiden
   return { index, solution: r.answer.solution, steps: r.step, confidence: r.confidence, valid: typeof valid === "boolean" ? valid : null };
 }
 
-async function solveLocally(dir: string, task: TaskName, lines: ReturnType<typeof parseLines>, steps: number | undefined, halt: HaltMode) {
+async function solveLocally(
+  dir: string, task: TaskName, lines: ReturnType<typeof parseLines>, steps: number | undefined, halt: HaltMode, linear: LinearDtype | undefined,
+) {
   const pack = await readPackDir(dir);
   if (pack.manifest.task !== task) throw new TrmError("task_mismatch", `--task ${task} but the model in ${dir} is a ${pack.manifest.task} model`);
-  const model = createModel(pack.manifest.name, nodeKernelModule(), pack);
+  const model = createModel(pack.manifest.name, nodeKernelModule(), pack, linear);
   const opts = solveOptions({ max_steps: steps, halt }, model.config);
   const started = performance.now();
   for (let b = 0; b < lines.length; b += BATCH) {
@@ -126,6 +129,7 @@ export async function solveCommand(argv: string[]): Promise<void> {
       input: { type: "string" },
       steps: { type: "string" },
       halt: { type: "string" },
+      linear: { type: "string" },
     },
   });
   const task = values.task as TaskName;
@@ -133,10 +137,12 @@ export async function solveCommand(argv: string[]): Promise<void> {
   if (!values.input) throw usage("solve needs --input <file> (one puzzle per line)");
   if (Boolean(values.model) === Boolean(values.url)) throw usage("solve needs either --model <dir> or --url <worker url> --model-name <name>");
   if (values.url && !values["model-name"]) throw usage("--url needs --model-name <name>");
+  if (values.url && values.linear) throw usage("--linear applies to --model <dir>; a Worker computes as its packs say");
+  const linear = linearOption(values.linear);
   const steps = intOption(values.steps, "steps");
   const halt = haltOption(values.halt);
   const lines = parseLines(await readText(values.input, "input"), task);
   if (lines.length === 0) throw usage(`${values.input} has no puzzles`);
-  if (values.model) await solveLocally(values.model, task, lines, steps, halt);
+  if (values.model) await solveLocally(values.model, task, lines, steps, halt, linear);
   else await solveRemotely(values.url!, values["model-name"]!, values.token ?? process.env.TRM_API_TOKEN, lines, steps, halt);
 }

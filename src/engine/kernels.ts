@@ -12,6 +12,14 @@ export interface Kernels {
   packed_swiglu_len(k: number, inter: number): number;
   pack_swiglu(w: number, inter: number, k: number, ldw: number, out: number): void;
   gemm_swiglu(m: number, inter: number, k: number, a: number, lda: number, packed: number, out: number, ldo: number): void;
+  packed_i8_bytes(k: number, n: number): number;
+  pack_nk_i8(w: number, n: number, k: number, ldw: number, out: number): void;
+  quantized_rows_bytes(m: number, k: number): number;
+  quantize_rows(a: number, m: number, k: number, lda: number, out: number): void;
+  gemm_i8(m: number, n: number, k: number, a: number, lda: number, packed: number, c: number, ldc: number, accumulate: boolean, scratch: number): void;
+  packed_swiglu_i8_bytes(k: number, inter: number): number;
+  pack_swiglu_i8(w: number, inter: number, k: number, ldw: number, out: number): void;
+  gemm_swiglu_i8(m: number, inter: number, k: number, a: number, lda: number, packed: number, out: number, ldo: number, scratch: number): void;
   rms_norm_rows(x: number, rows: number, cols: number, ld: number, eps: number): void;
   swiglu(gu: number, rows: number, inter: number, out: number): void;
   softmax_rows(x: number, rows: number, cols: number, ld: number, scale: number): void;

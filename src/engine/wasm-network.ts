@@ -1,6 +1,9 @@
 // The TRM network on the WASM SIMD kernels. Linear weights are packed into
 // GEMM panels once, at construction; activations live in the same memory
-// and are sized for the largest batch seen so far. Everything here runs
+// and are sized for the largest batch seen so far. With linear dtype "int8"
+// the block's linear layers (qkv, o, the MLPs) run on the int8 kernels
+// (gemm_i8.ts: weights per output channel, activations per row); attention
+// scores, norms, lm_head and q_head stay float32. Everything here runs
 // synchronously inside one supervision step (see recursion.ts), so requests
 // interleaving at awaits never see each other's buffers half-written.
 import { type Dims, type ModelConfig, dims } from "./config.ts";
@@ -15,6 +18,11 @@ const MLP_ROWS = 128;
 // state buffers (16 MiB at hidden 512), e.g. 21 Sudokus or 2 ARC grids per group.
 const MAX_BATCH_POSITIONS = 2048;
 
+/** How the block's linear layers compute. */
+export type LinearDtype = "f32" | "int8";
+export const LINEAR_DTYPES: readonly LinearDtype[] = ["f32", "int8"];
+
+// Packed weights are f32 panels (gemm.ts) or int8 panels (gemm_i8.ts), per linearDtype.
 interface PackedLayer {
   qkv: number; // panels of qkv_projᵀ (H, 3H)
   o: number; // o_projᵀ (H, H)
@@ -39,11 +47,13 @@ interface Activations {
   tT: number; // (H, P+seq) MLP-T transposed state
   actT: number; // (H, It)
   logits: number; // (seq, V)
+  quantized: number; // int8 only: the quantised rows of the current linear layer's input
 }
 
 export class WasmNetwork implements Network<number> {
   readonly config: ModelConfig;
   readonly maxBatch: number;
+  readonly linearDtype: LinearDtype;
   private readonly weights: Weights;
   private readonly d: Dims;
   private readonly k: Kernels;
@@ -55,8 +65,9 @@ export class WasmNetwork implements Network<number> {
   private act: Activations | null = null;
   private batchSize = 0;
 
-  constructor(module: WebAssembly.Module, config: ModelConfig, weights: Weights) {
+  constructor(module: WebAssembly.Module, config: ModelConfig, weights: Weights, linearDtype: LinearDtype = "f32") {
     this.config = config;
+    this.linearDtype = linearDtype;
     this.weights = weights;
     this.d = dims(config);
     this.maxBatch = Math.max(1, Math.floor(MAX_BATCH_POSITIONS / this.d.positions));
@@ -67,23 +78,24 @@ export class WasmNetwork implements Network<number> {
     const { hidden: H, positions: L, inter, interT, vocab } = this.d;
 
     // Raw weights go to a staging area at the end of the arena, then are packed below it.
-    const pack = (w: Float32Array, n: number, kdim: number): number => {
-      const out = arena.alloc(kernels.packed_len(kdim, n));
+    const stage = (w: Float32Array, bytes: number, packInto: (staging: number, out: number) => void): number => {
+      const out = arena.alloc(Math.ceil(bytes / 4));
       const staging = arena.end;
       ensureMemory(memory, staging + w.byteLength);
       this.f32().set(w, staging / 4);
-      kernels.pack_nk(staging, n, kdim, kdim, out);
+      packInto(staging, out);
       return out;
     };
+    const int8 = linearDtype === "int8";
+    const packF32 = (w: Float32Array, n: number, kdim: number): number =>
+      stage(w, 4 * kernels.packed_len(kdim, n), (src, out) => kernels.pack_nk(src, n, kdim, kdim, out));
+    const pack = (w: Float32Array, n: number, kdim: number): number =>
+      int8 ? stage(w, kernels.packed_i8_bytes(kdim, n), (src, out) => kernels.pack_nk_i8(src, n, kdim, kdim, out)) : packF32(w, n, kdim);
     // A fused gate_up weight (2·inter, kdim) in panel pairs for gemm_swiglu.
-    const packSwiglu = (w: Float32Array, inter: number, kdim: number): number => {
-      const out = arena.alloc(kernels.packed_swiglu_len(kdim, inter));
-      const staging = arena.end;
-      ensureMemory(memory, staging + w.byteLength);
-      this.f32().set(w, staging / 4);
-      kernels.pack_swiglu(staging, inter, kdim, kdim, out);
-      return out;
-    };
+    const packSwiglu = (w: Float32Array, inter: number, kdim: number): number =>
+      int8
+        ? stage(w, kernels.packed_swiglu_i8_bytes(kdim, inter), (src, out) => kernels.pack_swiglu_i8(src, inter, kdim, kdim, out))
+        : stage(w, 4 * kernels.packed_swiglu_len(kdim, inter), (src, out) => kernels.pack_swiglu(src, inter, kdim, kdim, out));
     this.layers = weights.layers.map((lw) => ({
       qkv: lw.qkv ? pack(lw.qkv, 3 * H, H) : 0,
       o: lw.o ? pack(lw.o, H, H) : 0,
@@ -92,7 +104,7 @@ export class WasmNetwork implements Network<number> {
       gateUp: packSwiglu(lw.gateUp, inter, H),
       down: pack(lw.down, H, inter),
     }));
-    this.lmHead = pack(weights.lmHead, vocab, H);
+    this.lmHead = packF32(weights.lmHead, vocab, H); // float32 always: the answer's logits
     if (config.arch.pos_encodings === "rope" && !config.arch.mlp_t) {
       const tables = ropeTables(config);
       const cos = arena.alloc(tables.cos.length);
@@ -125,6 +137,14 @@ export class WasmNetwork implements Network<number> {
     const attention = !this.config.arch.mlp_t;
     const mlpT = this.config.arch.mlp_t;
     const k = this.k;
+    // Inputs of the int8 linear layers: MLP (MLP_ROWS, H or I), attention (L, H), MLP-T (H, L or It).
+    const quantizedBytes = this.linearDtype === "int8"
+      ? Math.max(
+        k.quantized_rows_bytes(MLP_ROWS, Math.max(H, inter)),
+        attention ? k.quantized_rows_bytes(L, H) : 0,
+        mlpT ? k.quantized_rows_bytes(H, Math.max(L, interT)) : 0,
+      )
+      : 0;
     const act: Activations = {
       capacity,
       zH: arena.alloc(state),
@@ -140,6 +160,7 @@ export class WasmNetwork implements Network<number> {
       tT: mlpT ? arena.alloc(H * L) : 0,
       actT: mlpT ? arena.alloc(H * interT) : 0,
       logits: arena.alloc(seqLen * vocab),
+      quantized: quantizedBytes ? arena.alloc(Math.ceil(quantizedBytes / 4)) : 0,
     };
     ensureMemory(this.memory, arena.end);
     this.act = act;
@@ -196,25 +217,37 @@ export class WasmNetwork implements Network<number> {
       const hs = h + s * L * H * 4; // (L, H)
       if (this.config.arch.mlp_t) {
         k.transpose(hs, L, H, H, a.tT, L); // (H, L)
-        k.gemm_swiglu(H, interT, L, a.tT, L, w.mlpTGateUp, a.actT, interT);
-        k.gemm(H, L, interT, a.actT, interT, w.mlpTDown, a.tT, L, true); // tT += mlp_t(tT)
+        this.gemmSwiglu(H, interT, L, a.tT, L, w.mlpTGateUp, a.actT, interT);
+        this.gemm(H, L, interT, a.actT, interT, w.mlpTDown, a.tT, L, true); // tT += mlp_t(tT)
         k.rms_norm_rows(a.tT, H, L, L, eps);
         k.transpose(a.tT, H, L, L, hs, H);
       } else {
-        k.gemm(L, 3 * H, H, hs, H, w.qkv, a.qkv, 3 * H, false);
+        this.gemm(L, 3 * H, H, hs, H, w.qkv, a.qkv, 3 * H, false);
         if (this.rope) k.rope(a.qkv, L, L, 3 * H, heads, headDim, this.rope.cos, this.rope.sin);
         k.attention(a.qkv, L, heads, headDim, a.attn, a.kpack, a.vpack, a.scores);
-        k.gemm(L, H, H, a.attn, H, w.o, hs, H, true); // h += o_proj(attn)
+        this.gemm(L, H, H, a.attn, H, w.o, hs, H, true); // h += o_proj(attn)
       }
     }
     if (!this.config.arch.mlp_t) k.rms_norm_rows(h, rows, H, H, eps);
     for (let r0 = 0; r0 < rows; r0 += MLP_ROWS) {
       const m = Math.min(MLP_ROWS, rows - r0);
       const hr = h + r0 * H * 4;
-      k.gemm_swiglu(m, inter, H, hr, H, w.gateUp, a.act, inter);
-      k.gemm(m, H, inter, a.act, inter, w.down, hr, H, true); // h += mlp(h)
+      this.gemmSwiglu(m, inter, H, hr, H, w.gateUp, a.act, inter);
+      this.gemm(m, H, inter, a.act, inter, w.down, hr, H, true); // h += mlp(h)
     }
     k.rms_norm_rows(h, rows, H, H, eps);
+  }
+
+  /** C (m, n) = A (m, kdim) · packed weight (+= when accumulating), in the block's linear dtype. */
+  private gemm(m: number, n: number, kdim: number, a: number, lda: number, w: number, c: number, ldc: number, accumulate: boolean): void {
+    if (this.linearDtype === "int8") this.k.gemm_i8(m, n, kdim, a, lda, w, c, ldc, accumulate, this.act!.quantized);
+    else this.k.gemm(m, n, kdim, a, lda, w, c, ldc, accumulate);
+  }
+
+  /** out (m, inter) = silu(A·Gᵀ)·(A·Uᵀ), in the block's linear dtype. */
+  private gemmSwiglu(m: number, inter: number, kdim: number, a: number, lda: number, w: number, out: number, ldo: number): void {
+    if (this.linearDtype === "int8") this.k.gemm_swiglu_i8(m, inter, kdim, a, lda, w, out, ldo, this.act!.quantized);
+    else this.k.gemm_swiglu(m, inter, kdim, a, lda, w, out, ldo);
   }
 
   readout(zH: number): Readout {

@@ -105,6 +105,17 @@ describe("trm run refuses bad inputs and packs", () => {
     await expectRunError({ inputs: [good(), good()], puzzle_identifiers: [0] }, "bad_puzzle_identifiers", /one id per input/);
   });
 
+  test("--linear: an unknown dtype, or with the reference engine", async () => {
+    const file = join(work, "linear.json");
+    writeFileSync(file, JSON.stringify({ inputs: [good()], puzzle_identifiers: [0] }));
+    const unknown = await trm(["run", "--model", pack, "--input", file, "--quiet", "--linear", "int4"]);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toMatch(/--linear must be f32 or int8, got "int4"/);
+    const reference = await trm(["run", "--model", pack, "--input", file, "--quiet", "--linear", "int8", "--engine", "reference"]);
+    expect(reference.code).toBe(2);
+    expect(reference.stderr).toMatch(/--linear applies to --engine wasm/);
+  });
+
   test("malformed input JSON", async () => {
     await expectRunError("{not json", "bad_input_json", /not valid JSON/);
     await expectRunError({ inputs: [] }, "bad_inputs", /non-empty array/);

@@ -43,6 +43,15 @@ describe("trm solve in-process", () => {
     [0, 2, 3, 4].forEach((i, b) => expect(lines[i].steps).toBe(firstHalt(b)));
   });
 
+  test("--linear int8 answers every line with the int8 kernels", async () => {
+    const r = await trm(["solve", "--model", pack, "--task", "sudoku", "--input", input, "--linear", "int8"]);
+    expect(r.code, r.stderr).toBe(0);
+    const lines = parse(r.stdout);
+    expect(lines.map((l) => l.index)).toEqual([0, 1, 2, 3, 4]);
+    expect(lines[1].error?.code).toBe("bad_puzzle");
+    [0, 2, 3, 4].forEach((i) => expect(lines[i].solution).toMatch(/^[0-9]{81}$/));
+  });
+
   test("usage mistakes", async () => {
     const mismatch = await trm(["solve", "--model", pack, "--task", "maze", "--input", input]);
     expect(mismatch.code).toBe(1);
@@ -50,6 +59,12 @@ describe("trm solve in-process", () => {
     const both = await trm(["solve", "--model", pack, "--url", "http://x", "--task", "sudoku", "--input", input]);
     expect(both.code).toBe(2);
     expect(both.stderr).toMatch(/either --model <dir> or --url/);
+    const remoteLinear = await trm(["solve", "--url", "http://x", "--model-name", "m", "--task", "sudoku", "--input", input, "--linear", "int8"]);
+    expect(remoteLinear.code).toBe(2);
+    expect(remoteLinear.stderr).toMatch(/--linear applies to --model <dir>/);
+    const badLinear = await trm(["solve", "--model", pack, "--task", "sudoku", "--input", input, "--linear", "fp16"]);
+    expect(badLinear.code).toBe(2);
+    expect(badLinear.stderr).toMatch(/--linear must be f32 or int8, got "fp16"/);
     const steps = await trm(["solve", "--model", pack, "--task", "sudoku", "--input", input, "--steps", "99"]);
     expect(steps.code).toBe(1);
     expect(steps.stderr).toMatch(/max_steps must be an integer from 1 to 16/);

@@ -27,6 +27,7 @@ function csv(name: string, rows: [string, string][]): string {
 interface Report {
   puzzles: number;
   steps: number;
+  linear: string;
   exact: number;
   cell_accuracy_blanks: number;
   per_step: number[];
@@ -60,6 +61,12 @@ describe("shipped sudoku model", () => {
     expect(r.adaptive.avg_steps).toBeLessThanOrEqual(16);
   });
 
+  test("with int8 linear layers (--linear int8) it clears the same floor", async () => {
+    const r = await evaluate(["--model", SUDOKU, "--task", "sudoku", "--input", file, "--linear", "int8"]);
+    expect(r.linear).toBe("int8");
+    expect(r.exact).toBeGreaterThanOrEqual(SUDOKU_FLOOR);
+  });
+
   test("plain puzzle files are scored by validity (Project Euler 96 set)", async () => {
     const r = await evaluate(["--model", SUDOKU, "--task", "sudoku", "--input", join(SHARED, "benchmarks/sudoku/easy50.txt"), "--limit", "10", "--steps", "16"]);
     expect(r.scored_by).toBe("validity");
@@ -85,6 +92,12 @@ describe("shipped maze model", () => {
     expect(r.exact).toBeGreaterThanOrEqual(MAZE_FLOOR);
     expect(r.cell_accuracy_blanks).toBeGreaterThan(0.9);
   });
+
+  test("with int8 linear layers (--linear int8) it clears the same floor", async () => {
+    const r = await evaluate(["--model", MAZE, "--task", "maze", "--input", file, "--linear", "int8"]);
+    expect(r.linear).toBe("int8");
+    expect(r.exact).toBeGreaterThanOrEqual(MAZE_FLOOR);
+  });
 });
 
 describe("trm eval errors", () => {
@@ -98,6 +111,7 @@ describe("trm eval errors", () => {
       [["--model", SUDOKU, "--task", "sudoku", "--input", join(work, "nope.csv")], 2, /cannot read input/],
       [["--model", SUDOKU, "--task", "sudoku", "--input", empty], 1, /no puzzles/],
       [["--model", SUDOKU, "--task", "chess", "--input", empty], 2, /--task/],
+      [["--model", SUDOKU, "--task", "sudoku", "--input", one, "--linear", "int4"], 2, /--linear must be f32 or int8, got "int4"/],
       [["--task", "sudoku", "--input", empty], 2, /--model/],
     ] as const) {
       const r = await trm(["eval", ...args]);
