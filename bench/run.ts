@@ -1,12 +1,13 @@
 // The engine benchmark, everything side by side in one run:
 //   - the machine's WASM SIMD FMA peak (build/probe.wasm) and read bandwidth;
-//   - our GEMM on every TRM shape (official sizes, batch 1 and 8), next to
-//     onnxruntime-web and tfjs-wasm on the same shapes and data, and the peak
-//     probe, all in the same rounds; our scalar reference on the batch-1 shapes;
+//   - our GEMM on every TRM shape (official sizes, batch 1 and 8), next to our
+//     int8 GEMM, onnxruntime-web and tfjs-wasm on the same shapes and data, and
+//     the peak probe, all in the same rounds; our scalar reference on the batch-1 shapes;
 //   - the attention kernel; one SwiGLU block in all three engines;
 //   - one network call (2 blocks) for the official Sudoku MLP-T and ARC/Maze
-//     attention configurations: ours in Node and inside workerd, both peers in
-//     Node (checked to compute the same thing as ours), and a supervision step;
+//     attention configurations: ours in Node and inside workerd, ours with int8
+//     linear layers, both peers in Node (checked to compute the same thing as
+//     ours), and a supervision step;
 //   - cold start per configuration in a fresh Node process, and memory.
 // Prints tables, then one JSON line with every number.
 //   npm run bench [-- --quick] [-- --json out.json] [-- --markdown out.md] [-- --no-peers] [-- --no-workerd]
@@ -111,6 +112,8 @@ interface GemmRow {
   cpu_peak_gflops: number | null;
   cpu_fraction_of_peak: number | null;
   vs_peers: Record<string, number>; // peer median time / our median time, same rounds
+  int8_gops: number; // gemm_i8 (A quantised per call, included), 2·M·K·N ops, same rounds
+  int8_vs_f32: number; // our f32 median time / int8 median time
   contention: string;
 }
 
@@ -149,13 +152,17 @@ async function benchGemmShape(s: GemmShape, probe: Probe, peers: PeerEngine[]): 
   const a = arena.alloc(s.m * s.k);
   const w = arena.alloc(s.n * s.k); // a weight as PyTorch stores it, [out, in]
   const packed = arena.alloc(k.packed_len(s.k, s.n));
+  const packedI8 = arena.alloc(Math.ceil(k.packed_i8_bytes(s.k, s.n) / 4));
+  const quantized = arena.alloc(Math.ceil(k.quantized_rows_bytes(s.m, s.k) / 4));
   const c = arena.alloc(s.m * s.n);
   ensureMemory(memory, arena.end);
   const aData = fillNormal(memory, a, s.m * s.k, 1, 3).slice();
   const wData = fillNormal(memory, w, s.n * s.k, 1 / Math.sqrt(s.k), 4).slice();
   k.pack_nk(w, s.n, s.k, s.k, packed); // once, like model weights: not timed
+  k.pack_nk_i8(w, s.n, s.k, s.k, packedI8);
   const calls: Record<string, () => unknown> = {
     ours: () => k.gemm(s.m, s.n, s.k, a, s.k, packed, c, s.n, false),
+    int8: () => k.gemm_i8(s.m, s.n, s.k, a, s.k, packedI8, c, s.n, false, quantized),
     probe: probe.fma,
   };
   const runners: Runner[] = [];
@@ -179,6 +186,7 @@ async function benchGemmShape(s: GemmShape, probe: Probe, peers: PeerEngine[]): 
       peak_gflops: peak, fraction_of_peak: gflops(flop, ours.medianMs) / peak,
       cpu_gflops: ourCpu, cpu_peak_gflops: cpuPeak, cpu_fraction_of_peak: ourCpu !== null && cpuPeak ? ourCpu / cpuPeak : null,
       vs_peers: Object.fromEntries(peers.map((p) => [p.name, t[p.name].medianMs / ours.medianMs])),
+      int8_gops: gflops(flop, t.int8.medianMs), int8_vs_f32: ours.medianMs / t.int8.medianMs,
       contention: contentionOf(ours),
     },
     peerRows: peers.map((p) => ({ engine: p.name, name: s.name, batch: s.batch, m: s.m, k: s.k, n: s.n, ms: t[p.name].medianMs, gflops: gflops(flop, t[p.name].medianMs), cpu_gflops: cpuGflops(flop, t[p.name]) })),
@@ -298,13 +306,16 @@ interface CallRow {
   fraction_of_peak: number;
   step_ms: number | null;
   max_abs_diff_vs_trm: number | null; // peers: their output against ours on the same input
+  rms_diff_vs_trm: number | null; // trm-int8: rms of its output's difference from ours over the rms of ours
   cpu_per_wall: number | null; // node: our thread's, median over the call samples; workerd: workerd's over the whole request
 }
 
 /**
- * Ours and the peers on one network call (batch 1), in the same rounds, after
- * checking that the peers' graphs compute what ours does: z_L ← blocks(z_L)
- * from the same random z_L (z_H = 0, so the injection adds nothing).
+ * Ours, ours with int8 linear layers and the peers on one network call
+ * (batch 1), in the same rounds, after checking that the peers' graphs
+ * compute what ours does: z_L ← blocks(z_L) from the same random z_L
+ * (z_H = 0, so the injection adds nothing). int8 is not the same computation:
+ * its distance from ours is reported, not checked.
  */
 async function benchCallsSideBySide(configName: string, peers: PeerEngine[], peak: number): Promise<CallRow[]> {
   const config = CONFIGS[configName];
@@ -321,8 +332,19 @@ async function benchCallsSideBySide(configName: string, peers: PeerEngine[], pea
     net.store(states);
   }
   const ours = states[0].zL;
+  const int8 = new WasmNetwork(nodeKernelModule(), config, weights, "int8");
+  const int8States = states.map((s) => ({ ...s, zL: x.slice(), zH: s.zH.slice() }));
+  {
+    const { zH, zL } = int8.load(int8States);
+    int8.update(zL, zH);
+    int8.store(int8States);
+  }
+  let err = 0, norm = 0;
+  int8States[0].zL.forEach((v, i) => [err, norm] = [err + (v - ours[i]) ** 2, norm + ours[i] ** 2]);
+  const int8Rms = Math.sqrt(err / norm);
   const { zH, zL } = net.load(states);
-  const calls: Record<string, () => unknown> = { ours: () => net.update(zL, zH) };
+  const int8Buffers = int8.load(int8States);
+  const calls: Record<string, () => unknown> = { ours: () => net.update(zL, zH), int8: () => int8.update(int8Buffers.zL, int8Buffers.zH) };
   const diffs: Record<string, number> = {};
   const runners: Runner[] = [];
   for (const p of peers) {
@@ -340,17 +362,18 @@ async function benchCallsSideBySide(configName: string, peers: PeerEngine[], pea
   const t = await measureRounds(calls, configName === "arc" ? PLANS.bigCall : PLANS.call, contention);
   runners.forEach((r) => r.dispose());
   const flop = callFlops(config);
+  const engineName: Record<string, string> = { ours: "trm", int8: "trm-int8" };
   return Object.entries(t).map(([name, timing]) => ({
-    config: configName, runtime: "node", engine: name === "ours" ? "trm" : name, batch: 1,
+    config: configName, runtime: "node", engine: engineName[name] ?? name, batch: 1,
     ms: timing.medianMs, gflops: gflops(flop, timing.medianMs), fraction_of_peak: gflops(flop, timing.medianMs) / peak,
-    step_ms: null, max_abs_diff_vs_trm: name === "ours" ? null : diffs[name], cpu_per_wall: timing.cpuPerWall,
+    step_ms: null, max_abs_diff_vs_trm: diffs[name] ?? null, rms_diff_vs_trm: name === "int8" ? int8Rms : null, cpu_per_wall: timing.cpuPerWall,
   }));
 }
 
 function callRow(r: NetworkRun, peak: number, cpuPerWall = r.call.cpuPerWall): CallRow {
   return {
     config: r.config, runtime: r.runtime, engine: "trm", batch: r.batch, ms: r.ms, gflops: r.gflops,
-    fraction_of_peak: r.gflops / peak, step_ms: r.step.medianMs, max_abs_diff_vs_trm: null, cpu_per_wall: cpuPerWall,
+    fraction_of_peak: r.gflops / peak, step_ms: r.step.medianMs, max_abs_diff_vs_trm: null, rms_diff_vs_trm: null, cpu_per_wall: cpuPerWall,
   };
 }
 
@@ -519,6 +542,12 @@ async function main(): Promise<void> {
       ...peerNames.map((n) => fmt(g.vs_peers[n], 2)), g.contention,
     ]),
   );
+  const i8PeakGops = 2 * gmacs(192, probeT.dotI8);
+  table(
+    "int8 GEMM (gemm_i8: W int8 per output channel, A quantised per row inside each call), same rounds as the f32 GEMM above",
+    ["shape", "batch", "M×K×N", "int8 GOP/s", "% of the int8 dot probe", "f32 GFLOP/s", "int8 × vs f32"],
+    gemm.map((g) => [g.name, String(g.batch), `${g.m}×${g.k}×${g.n}`, fmt(g.int8_gops), fmt(100 * g.int8_gops / i8PeakGops, 0), fmt(g.gflops), fmt(g.int8_vs_f32, 2)]),
+  );
   table(
     "Scalar reference (reference.ts linear: float64 sums), one call per batch-1 shape",
     ["shape", "M×K×N", "ms", "GFLOP/s", "trm ×"],
@@ -536,12 +565,13 @@ async function main(): Promise<void> {
   );
   table(
     "Network call = 2 blocks (matmul FLOPs); step = supervision step (H_cycles·(L_cycles+1) calls + lm_head)",
-    ["config", "runtime", "engine", "batch", "ms/call", "GFLOP/s", "% of peak", "step ms", "engine ms / trm ms", "max |diff| vs trm", "cpu/wall"],
+    ["config", "runtime", "engine", "batch", "ms/call", "GFLOP/s", "% of peak", "step ms", "engine ms / trm ms", "max |diff| vs trm", "rms diff vs trm", "cpu/wall"],
     calls.map((c) => {
       const trm = calls.find((o) => o.config === c.config && o.engine === "trm" && o.runtime === "node" && o.batch === c.batch && o.step_ms === null);
       return [
         c.config, c.runtime, c.engine, String(c.batch), ms(c.ms), fmt(c.gflops), fmt(100 * c.fraction_of_peak, 0), c.step_ms === null ? "-" : ms(c.step_ms),
         trm && c.step_ms === null ? fmt(c.ms / trm.ms, 2) : "-", c.max_abs_diff_vs_trm === null ? "-" : c.max_abs_diff_vs_trm.toExponential(1),
+        c.rms_diff_vs_trm === null ? "-" : `${fmt(100 * c.rms_diff_vs_trm, 2)} %`,
         c.cpu_per_wall === null ? "-" : fmt(c.cpu_per_wall, 2),
       ];
     }),
@@ -558,7 +588,7 @@ async function main(): Promise<void> {
   text(
     "\nNotes: random weights at the official sizes (std 0.6/sqrt(fan_in)). Maze (30×30, vocab 6) has the ARC shapes but for the vocab." +
       " Peers run the same graphs (RoPE included for ARC, MLP-T width 512 for Sudoku), checked against ours (max |diff|);" +
-      " tfjs attention is per head with 2-D matMuls, its fast path. workerd has no CPU clock inside the isolate, so its rows are wall" +
+      " tfjs attention is per head with 2-D matMuls, its fast path. trm-int8: our engine with --linear int8 (int8 GOP/s counted as GFLOP/s). workerd has no CPU clock inside the isolate, so its rows are wall" +
       " time at 1 ms resolution; their cpu/wall is the workerd process's CPU (all threads, from /proc) over the whole request." +
       " The node rows run with the flags above.",
   );

@@ -19,9 +19,9 @@ export interface LoadedModel {
   codec: TaskCodec;
 }
 
-/** How a pack's linear layers compute: as asked, else float32. */
+/** How a pack's linear layers compute: as asked, else int8 for an int8 pack and float32 for the others. */
 export function linearDtypeFor(manifest: PackManifest, asked?: LinearDtype): LinearDtype {
-  return asked ?? "f32";
+  return asked ?? (manifest.weights.dtype === "int8" ? "int8" : "f32");
 }
 
 export function createModel(name: string, kernels: WebAssembly.Module, pack: ModelPack, linear?: LinearDtype): LoadedModel {

@@ -5,7 +5,7 @@ import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
 import { basename, join, resolve } from "node:path";
 import { TrmError } from "../errors.ts";
 import { convert } from "../convert/convert.ts";
-import { MANIFEST_FILE, WEIGHTS_FILE } from "../engine/pack.ts";
+import { MANIFEST_FILE, PACK_DTYPES, type PackDtype, WEIGHTS_FILE } from "../engine/pack.ts";
 import { nodeKernelModule, readPackDir } from "../engine/node.ts";
 import { checkPuzzles } from "../engine/inputs.ts";
 import { type Network, recurse } from "../engine/recursion.ts";
@@ -22,13 +22,17 @@ const VERSION = "0.1.0";
 
 const USAGE = `usage:
   trm convert <checkpoint> --config all_config.yaml [--dataset dataset.json] [--seq-len N]
-              [--vocab-size N] [--num-puzzle-identifiers N] [--dtype f32|bf16] [--task NAME] [--name NAME] --out <dir>
+              [--vocab-size N] [--num-puzzle-identifiers N] [--dtype f32|bf16|int8] [--task NAME] [--name NAME] --out <dir>
   trm run --model <dir> --input <file.json> [--steps N] [--halt fixed|adaptive] [--logits] [--engine wasm|reference] [--linear f32|int8]
   trm solve --model <dir> --task sudoku|maze|tokens --input <file> [--steps N] [--halt fixed|adaptive] [--linear f32|int8]
   trm solve --url <worker url> --model-name <name> --task ... --input <file> [--steps N] [--halt ...]
   trm eval --model <dir> --task sudoku|maze --input <file.csv|file.txt> [--steps N] [--limit N] [--linear f32|int8] [--json out.json]
   trm generate sudoku --count N [--clues N|MIN-MAX] [--seed S] [--out file.csv]
-  trm generate maze --count N [--side 11] [--min-path N] [--loops N] [--seed S] [--out file.csv]`;
+  trm generate maze --count N [--side 11] [--min-path N] [--loops N] [--seed S] [--out file.csv]
+
+--dtype int8 stores the blocks' linear weights as int8 with a scale per output channel (about 1/4 of f32);
+such a pack runs its linear layers on the int8 kernels. --linear f32|int8 overrides that when running:
+int8 quantises each row of activations to 7 bits on the fly; attention, norms and the heads stay float32.`;
 
 async function writeWhole(path: string, data: Uint8Array | string): Promise<void> {
   const tmp = `${path}.${process.pid}.tmp`;
@@ -55,7 +59,7 @@ async function convertCommand(argv: string[]): Promise<void> {
   if (positionals.length !== 1) throw new UsageError("convert takes exactly one checkpoint file");
   if (!values.config) throw new UsageError("convert needs --config all_config.yaml");
   if (!values.out) throw new UsageError("convert needs --out <dir>");
-  if (values.dtype !== undefined && values.dtype !== "f32" && values.dtype !== "bf16") throw new UsageError(`--dtype must be f32 or bf16, got ${values.dtype}`);
+  if (values.dtype !== undefined && !PACK_DTYPES.includes(values.dtype as PackDtype)) throw new UsageError(`--dtype must be ${PACK_DTYPES.join(", ")}, got ${values.dtype}`);
   if (values.task !== undefined && !TASKS.includes(values.task as TaskName)) throw new UsageError(`--task must be one of ${TASKS.join(", ")}`);
   const [checkpointPath] = positionals;
   let checkpoint: Uint8Array;
@@ -75,7 +79,7 @@ async function convertCommand(argv: string[]): Promise<void> {
     seqLen: intOption(values["seq-len"], "seq-len"),
     vocabSize: intOption(values["vocab-size"], "vocab-size"),
     numPuzzleIdentifiers: intOption(values["num-puzzle-identifiers"], "num-puzzle-identifiers"),
-    dtype: values.dtype as "f32" | "bf16" | undefined,
+    dtype: values.dtype as PackDtype | undefined,
     task: values.task as TaskName | undefined,
     name: values.name ?? basename(out),
     converter: `trm-worker ${VERSION}`,

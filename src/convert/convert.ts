@@ -9,8 +9,10 @@ import {
   effectivePuzzleLen, expectedTensors, swigluWidth, validateConfig,
 } from "../engine/config.ts";
 import {
-  PACK_FORMAT, PACK_FORMAT_VERSION, type PackManifest, WEIGHTS_FILE, parameterCount, sha256Hex, weightsFromTensors,
+  INT8_SCALE_SUFFIX, PACK_FORMAT, PACK_FORMAT_VERSION, type PackDtype, type PackManifest, WEIGHTS_FILE, parameterCount, sha256Hex,
+  storedDtype, weightsFromTensors,
 } from "../engine/pack.ts";
+import { INT8_WEIGHT_LEVELS, quantizeRows } from "../engine/quantize.ts";
 import { type RawTensor, encodeSafetensors, float32Bytes, parseSafetensors, toBFloat16, toFloat32 } from "../engine/safetensors.ts";
 import { readTorchCheckpoint } from "./torch-checkpoint.ts";
 
@@ -24,7 +26,7 @@ export interface ConvertOptions {
   seqLen?: number;
   vocabSize?: number;
   numPuzzleIdentifiers?: number;
-  dtype?: "f32" | "bf16";
+  dtype?: PackDtype;
   task?: TaskName;
   name: string;
   converter: string; // "trm-worker <version>"
@@ -171,10 +173,18 @@ export async function convert(opts: ConvertOptions): Promise<Converted> {
   // Every tensor against the config (names, shapes), then the output dtype.
   weightsFromTensors(config, (n) => tensors.get(n), [...tensors.keys()]);
   const dtype = opts.dtype ?? "f32";
-  const out: [string, RawTensor][] = expectedTensors(config).map(({ name }) => {
+  const out: [string, RawTensor][] = expectedTensors(config).flatMap(({ name }): [string, RawTensor][] => {
     const t = tensors.get(name)!;
     const values = toFloat32(t);
-    return [name, { dtype: dtype === "f32" ? "F32" : "BF16", shape: t.shape, data: dtype === "f32" ? float32Bytes(values) : toBFloat16(values) }];
+    const stored = storedDtype(dtype, name);
+    if (stored === "F32") return [[name, { dtype: stored, shape: t.shape, data: float32Bytes(values) }]];
+    if (stored === "BF16") return [[name, { dtype: stored, shape: t.shape, data: toBFloat16(values) }]];
+    const [rows, cols] = t.shape;
+    const { q, scale } = quantizeRows(values, rows, cols, INT8_WEIGHT_LEVELS); // per output channel
+    return [
+      [name, { dtype: "I8", shape: t.shape, data: new Uint8Array(Int8Array.from(q).buffer) }],
+      [name + INT8_SCALE_SUFFIX, { dtype: "F32", shape: [rows], data: float32Bytes(scale) }],
+    ];
   });
   const sourceDtypes: Record<string, number> = {};
   for (const t of tensors.values()) sourceDtypes[t.dtype] = (sourceDtypes[t.dtype] ?? 0) + 1;

@@ -2,14 +2,34 @@
 // model.safetensors (the official state dict without the "_orig_mod.model." prefix).
 // Loading verifies the checksum and every tensor against the config, then
 // lays all weights out as float32 views into one flat buffer.
+// An int8 pack stores the block's linear weights as I8 with a float32 scale
+// per output channel ("<name>_scale", shape [out]) and the rest as F32; it
+// loads as the dequantised float32 weights, which the int8 kernels quantise
+// back to the same integers.
 import { TrmError } from "../errors.ts";
 import { type ArchConfig, type ModelConfig, type TaskName, TASKS, expectedTensors, validateConfig } from "./config.ts";
-import { type RawTensor, numel, parseSafetensors, toFloat32 } from "./safetensors.ts";
+import { dequantizeRows } from "./quantize.ts";
+import { type RawTensor, type TensorDType, float32Bytes, numel, parseSafetensors, toFloat32 } from "./safetensors.ts";
 
 export const PACK_FORMAT = "trm-pack";
 export const PACK_FORMAT_VERSION = 1;
 export const WEIGHTS_FILE = "model.safetensors";
 export const MANIFEST_FILE = "model.json";
+
+export type PackDtype = "f32" | "bf16" | "int8";
+export const PACK_DTYPES: readonly PackDtype[] = ["f32", "bf16", "int8"];
+export const INT8_SCALE_SUFFIX = "_scale";
+
+/** The weights an int8 pack stores as int8: the linear layers of the L-level blocks (attention, MLP, MLP-T). */
+export function isInt8Linear(name: string): boolean {
+  return /^inner\.L_level\.layers\.\d+\.(self_attn|mlp|mlp_t)\.\w+\.weight$/.test(name);
+}
+
+/** The safetensors dtype a tensor has in a pack of this dtype. */
+export function storedDtype(dtype: PackDtype, name: string): TensorDType {
+  if (dtype === "int8") return isInt8Linear(name) ? "I8" : "F32";
+  return dtype === "f32" ? "F32" : "BF16";
+}
 
 export interface PackManifest {
   format: typeof PACK_FORMAT;
@@ -25,7 +45,7 @@ export interface PackManifest {
   rope_theta: number;
   weights: {
     file: string;
-    dtype: "f32" | "bf16";
+    dtype: PackDtype;
     bytes: number;
     sha256: string;
     parameters: number;
@@ -86,7 +106,7 @@ export function parseManifest(json: unknown): PackManifest {
   const w = m.weights;
   if (!w || typeof w.sha256 !== "string" || !/^[0-9a-f]{64}$/.test(w.sha256)) badPack("model.json weights.sha256 must be 64 lowercase hex digits");
   if (!Number.isSafeInteger(w.bytes) || w.bytes < 8) badPack("model.json weights.bytes must be the size of the safetensors file");
-  if (w.dtype !== "f32" && w.dtype !== "bf16") badPack(`model.json weights.dtype must be f32 or bf16, got ${JSON.stringify(w.dtype)}`);
+  if (!PACK_DTYPES.includes(w.dtype)) badPack(`model.json weights.dtype must be ${PACK_DTYPES.join(", ")}, got ${JSON.stringify(w.dtype)}`);
   manifestConfig(m);
   return m;
 }
@@ -105,13 +125,22 @@ export async function loadPack(manifestJson: unknown, bytes: Uint8Array): Promis
   const digest = await sha256Hex(bytes);
   if (digest !== manifest.weights.sha256) badPack(`weights sha256 ${digest} does not match model.json (${manifest.weights.sha256}): corrupt or mismatched file`);
   const config = manifestConfig(manifest);
-  const wantDtype = manifest.weights.dtype === "f32" ? "F32" : "BF16";
+  const dtype = manifest.weights.dtype;
   const { tensors } = parseSafetensors(bytes);
+  const isScale = (name: string) => dtype === "int8" && name.endsWith(INT8_SCALE_SUFFIX) && isInt8Linear(name.slice(0, -INT8_SCALE_SUFFIX.length));
+  for (const [name, t] of tensors) {
+    const want = isScale(name) ? "F32" : storedDtype(dtype, name);
+    if (t.dtype !== want) badPack(`tensor ${name} is ${t.dtype}, model.json says ${dtype} (so ${want})`);
+  }
   const weights = weightsFromTensors(config, (name) => {
     const t = tensors.get(name);
-    if (t && t.dtype !== wantDtype) badPack(`tensor ${name} is ${t.dtype}, model.json says ${manifest.weights.dtype}`);
-    return t;
-  }, [...tensors.keys()]);
+    if (!t || t.dtype !== "I8") return t;
+    const scale = tensors.get(name + INT8_SCALE_SUFFIX);
+    if (!scale || scale.dtype !== "F32" || scale.shape.length !== 1 || scale.shape[0] !== t.shape[0]) {
+      badPack(`int8 tensor ${name} needs ${name}${INT8_SCALE_SUFFIX}: F32 of shape [${t.shape[0]}]`);
+    }
+    return { dtype: "F32", shape: t.shape, data: float32Bytes(dequantizeRows(toFloat32(t), toFloat32(scale), t.shape.at(-1)!)) };
+  }, [...tensors.keys()].filter((n) => !isScale(n)));
   return { manifest, config, weights };
 }
 

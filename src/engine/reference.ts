@@ -4,6 +4,7 @@
 import { type ModelConfig, dims } from "./config.ts";
 import { ropeTables, startSequence, type Puzzle } from "./inputs.ts";
 import type { LayerWeights, Weights } from "./pack.ts";
+import { INT8_ACTIVATION_LEVELS, INT8_WEIGHT_LEVELS, quantizeRows } from "./quantize.ts";
 import type { Network, Readout, SequenceState } from "./recursion.ts";
 
 /** y = x Wᵀ: x (rows, inF), W (outF, inF) → (rows, outF). */
@@ -18,33 +19,6 @@ export function linear(x: Float32Array, rows: number, inF: number, W: Float32Arr
   }
   return y;
 }
-
-/** Round to nearest, ties to even (as f32x4.nearest). */
-function roundHalfEven(x: number): number {
-  const r = Math.round(x); // ties towards +∞
-  return r - x === 0.5 && r % 2 !== 0 ? r - 1 : r;
-}
-
-/**
- * Symmetric quantisation of each row of x (rows, cols) in float32 arithmetic:
- * scale = max |row| / levels, q = round(x · (levels / max |row|)) in [-levels, levels].
- */
-export function quantizeRows(x: Float32Array, rows: number, cols: number, levels: number): { q: Int32Array; scale: Float32Array } {
-  const q = new Int32Array(rows * cols);
-  const scale = new Float32Array(rows);
-  for (let r = 0; r < rows; r++) {
-    let maxAbs = 0;
-    for (let c = 0; c < cols; c++) maxAbs = Math.max(maxAbs, Math.abs(x[r * cols + c]));
-    const inv = maxAbs > 0 ? Math.fround(levels / maxAbs) : 0;
-    scale[r] = maxAbs / levels;
-    for (let c = 0; c < cols; c++) q[r * cols + c] = roundHalfEven(Math.fround(x[r * cols + c] * inv));
-  }
-  return { q, scale };
-}
-
-/** Levels each side of zero of the int8 path (assembly/gemm_i8.ts): weights per output channel, activations per row. */
-export const INT8_WEIGHT_LEVELS = 127;
-export const INT8_ACTIVATION_LEVELS = 63;
 
 /** y ≈ x Wᵀ the int8 way: both operands quantised, exact integer sums, then s_w · s_x in float32. */
 export function linearInt8(x: Float32Array, rows: number, inF: number, W: Float32Array, outF: number): Float32Array {

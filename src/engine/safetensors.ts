@@ -4,8 +4,8 @@
 // bytes may come from a truncated or corrupt R2 object or a hand-made file.
 import { TrmError } from "../errors.ts";
 
-export type TensorDType = "F32" | "BF16" | "F16";
-export const ITEM_SIZE: Record<TensorDType, number> = { F32: 4, BF16: 2, F16: 2 };
+export type TensorDType = "F32" | "BF16" | "F16" | "I8";
+export const ITEM_SIZE: Record<TensorDType, number> = { F32: 4, BF16: 2, F16: 2, I8: 1 };
 
 export interface RawTensor {
   dtype: TensorDType;
@@ -59,7 +59,7 @@ export function parseSafetensors(bytes: Uint8Array): Safetensors {
     }
     const e = entry as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
     if (!e || typeof e !== "object") bad(`tensor ${name}: entry is not an object`);
-    if (typeof e.dtype !== "string" || !(e.dtype in ITEM_SIZE)) bad(`tensor ${name}: unsupported dtype ${JSON.stringify(e.dtype)} (F32, BF16 or F16)`);
+    if (typeof e.dtype !== "string" || !(e.dtype in ITEM_SIZE)) bad(`tensor ${name}: unsupported dtype ${JSON.stringify(e.dtype)} (F32, BF16, F16 or I8)`);
     const dtype = e.dtype as TensorDType;
     if (!Array.isArray(e.shape) || !e.shape.every((s) => Number.isSafeInteger(s) && s >= 0)) bad(`tensor ${name}: shape must be a list of non-negative integers`);
     const shape = e.shape as number[];
@@ -110,7 +110,7 @@ export function encodeSafetensors(tensors: [string, RawTensor][], metadata: Reco
   return out;
 }
 
-/** Any supported dtype to float32 (bf16 is the top half of an f32; f16 decoded exactly). */
+/** Any supported dtype to float32 (bf16 is the top half of an f32; f16 decoded exactly; i8 as the integers, scales are the caller's). */
 export function toFloat32(t: RawTensor): Float32Array {
   const n = numel(t.shape);
   const out = new Float32Array(n);
@@ -120,6 +120,8 @@ export function toFloat32(t: RawTensor): Float32Array {
   } else if (t.dtype === "BF16") {
     const bits = new Uint32Array(out.buffer);
     for (let i = 0; i < n; i++) bits[i] = view.getUint16(i * 2, true) << 16;
+  } else if (t.dtype === "I8") {
+    for (let i = 0; i < n; i++) out[i] = view.getInt8(i);
   } else {
     for (let i = 0; i < n; i++) out[i] = halfToFloat(view.getUint16(i * 2, true));
   }

@@ -4,7 +4,12 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, test } from "vitest";
 import { convert, readStateDict } from "../../src/convert/convert.ts";
-import { loadPack } from "../../src/engine/pack.ts";
+import { checkPuzzles } from "../../src/engine/inputs.ts";
+import { nodeKernelModule } from "../../src/engine/node.ts";
+import { type ModelPack, loadPack, sha256Hex } from "../../src/engine/pack.ts";
+import { recurse } from "../../src/engine/recursion.ts";
+import { type LinearDtype, WasmNetwork } from "../../src/engine/wasm-network.ts";
+import { linearDtypeFor } from "../../src/solver.ts";
 import { type RawTensor, encodeSafetensors, float32Bytes, parseSafetensors, toBFloat16, toFloat32 } from "../../src/engine/safetensors.ts";
 import { TrmError } from "../../src/errors.ts";
 import { REPO, SHARED } from "./helpers.ts";
@@ -88,6 +93,50 @@ describe("convert", () => {
     expect(Array.from(half.weights.lmHead)).toEqual(Array.from(rounded));
     // a pack whose manifest claims another dtype is refused
     await expect(loadPack({ ...bf16.manifest, weights: { ...bf16.manifest.weights, dtype: "f32" } }, bf16.safetensors)).rejects.toThrow(/is BF16, model.json says f32/);
+  });
+
+  test("an int8 pack: the blocks' linear weights in int8 with a scale per output channel, loaded dequantised, run in int8", async () => {
+    const f32 = await convertGolden();
+    const int8 = await convertGolden({ dtype: "int8" });
+    expect(int8.manifest.weights.dtype).toBe("int8");
+    expect(int8.safetensors.byteLength).toBeLessThan(f32.safetensors.byteLength * 0.5);
+    const { tensors } = parseSafetensors(int8.safetensors);
+    const down = "inner.L_level.layers.0.mlp.down_proj.weight";
+    const [rows, cols] = tensors.get(down)!.shape;
+    expect(tensors.get(down)!.dtype).toBe("I8");
+    expect(tensors.get(`${down}_scale`)).toMatchObject({ dtype: "F32", shape: [rows] });
+    expect(tensors.get("inner.L_level.layers.0.self_attn.qkv_proj.weight")!.dtype).toBe("I8");
+    expect(tensors.get("inner.lm_head.weight")!.dtype).toBe("F32");
+
+    const full = await loadPack(f32.manifest, f32.safetensors);
+    const quant = await loadPack(int8.manifest, int8.safetensors);
+    expect(Array.from(quant.weights.lmHead)).toEqual(Array.from(full.weights.lmHead));
+    const scale = toFloat32(tensors.get(`${down}_scale`)!);
+    const [w, wq] = [full.weights.layers[0].down, quant.weights.layers[0].down];
+    for (let i = 0; i < w.length; i++) expect(Math.abs(wq[i] - w[i])).toBeLessThanOrEqual(scale[Math.floor(i / cols)] * 0.5 * (1 + 1e-6));
+
+    // The kernels quantise the dequantised weights back to the stored integers:
+    // the int8 pack computes what the f32 pack does with --linear int8.
+    const expected = JSON.parse(readFileSync(join(golden, "expected.json"), "utf8"));
+    const lastStep = (pack: ModelPack, linear?: LinearDtype) => {
+      const net = new WasmNetwork(nodeKernelModule(), pack.config, pack.weights, linearDtypeFor(pack.manifest, linear));
+      return { dtype: net.linearDtype, step: [...recurse(net, checkPuzzles(pack.config, expected.inputs, expected.puzzle_identifiers), 2, "fixed")].at(-1)! };
+    };
+    const fromPack = lastStep(quant);
+    const fromFlag = lastStep(full, "int8");
+    expect(fromPack.dtype).toBe("int8");
+    expect(lastStep(full).dtype).toBe("f32");
+    fromPack.step.sequences.forEach((s, b) => {
+      const t = fromFlag.step.sequences[b];
+      expect(Array.from(s.preds)).toEqual(Array.from(t.preds));
+      s.logits.forEach((x, i) => expect(Math.abs(x - t.logits[i])).toBeLessThan(1e-4 * (1 + Math.abs(x))));
+    });
+
+    // refused: a manifest that says f32 for it, and a weight without its scale
+    await expect(loadPack({ ...int8.manifest, weights: { ...int8.manifest.weights, dtype: "f32" } }, int8.safetensors)).rejects.toThrow(/is I8, model.json says f32/);
+    const unscaled = encodeSafetensors([...tensors].filter(([name]) => name !== `${down}_scale`));
+    const manifest = { ...int8.manifest, weights: { ...int8.manifest.weights, bytes: unscaled.byteLength, sha256: await sha256Hex(unscaled) } };
+    await expect(loadPack(manifest, unscaled)).rejects.toThrow(/down_proj.weight needs .*down_proj.weight_scale: F32 of shape/);
   });
 
   test("a safetensors state dict converts to the same pack as the torch checkpoint", async () => {
