@@ -11,6 +11,7 @@ import { REPO, SHARED, trm } from "./helpers.ts";
 
 const work = mkdtempSync(join(tmpdir(), "trm-eval-"));
 const SUDOKU = join(REPO, "weights/sudoku");
+const SUDOKU_INT8 = join(REPO, "weights/sudoku-int8");
 const MAZE = join(REPO, "weights/maze");
 // Floors below the accuracies measured on the full held-out sets (weights/*/README.md), with room for
 // sampling noise on 48 puzzles.
@@ -74,9 +75,13 @@ describe("shipped sudoku model", () => {
     expect(r.exact).toBeGreaterThan(0);
   });
 
-  test("the card's model is the one in the pack", () => {
+  test("the card's model is the one in the pack; sudoku-int8 is the same checkpoint in int8", () => {
     expect(manifest(SUDOKU).task).toBe("sudoku");
     expect(readFileSync(join(SUDOKU, "README.md"), "utf8")).toContain(manifest(SUDOKU).weights.sha256);
+    const int8 = manifest(SUDOKU_INT8);
+    expect(int8.weights.dtype).toBe("int8");
+    expect(int8.provenance.source_sha256).toBe(manifest(SUDOKU).provenance.source_sha256);
+    expect(readFileSync(join(SUDOKU_INT8, "README.md"), "utf8")).toContain(int8.weights.sha256);
   });
 });
 

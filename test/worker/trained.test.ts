@@ -5,6 +5,8 @@ import { exports } from "cloudflare:workers";
 import { beforeAll, describe, expect, test } from "vitest";
 import sudokuWeights from "../../weights/sudoku/model.safetensors";
 import sudokuManifest from "../../weights/sudoku/model.json";
+import sudokuInt8Weights from "../../weights/sudoku-int8/model.safetensors";
+import sudokuInt8Manifest from "../../weights/sudoku-int8/model.json";
 import mazeWeights from "../../weights/maze/model.safetensors";
 import mazeManifest from "../../weights/maze/model.json";
 import { Random } from "../../src/generate/random.ts";
@@ -33,6 +35,7 @@ const valid = (r: Solved) => r.results.filter((x) => x.check.valid).length;
 
 beforeAll(async () => {
   await putPack("sudoku", sudokuManifest, sudokuWeights);
+  await putPack("sudoku-int8", sudokuInt8Manifest, sudokuInt8Weights);
   await putPack("maze", mazeManifest, mazeWeights);
 });
 
@@ -47,6 +50,15 @@ describe("trained models through the Worker", () => {
     const puzzles = Array.from({ length: 16 }, () => sudokuString(generateSudoku(random, 36).puzzle));
     const r = await solve("sudoku", { puzzles });
     expect(r.results).toHaveLength(16);
+    expect(valid(r)).toBeGreaterThanOrEqual(SUDOKU_WORKER_FLOOR);
+  });
+
+  test("sudoku-int8 (the same checkpoint, int8 linear layers): the same held-out puzzles", async () => {
+    const info = await exports.default.fetch(new Request("http://trm.test/v1/models/sudoku-int8"));
+    expect(((await info.json()) as { dtype: string }).dtype).toBe("int8");
+    const random = new Random(777_101);
+    const puzzles = Array.from({ length: 16 }, () => sudokuString(generateSudoku(random, 36).puzzle));
+    const r = await solve("sudoku-int8", { puzzles });
     expect(valid(r)).toBeGreaterThanOrEqual(SUDOKU_WORKER_FLOOR);
   });
 
