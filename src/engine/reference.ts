@@ -45,9 +45,8 @@ export function rmsNorm(x: Float32Array, rows: number, cols: number, eps: number
   }
 }
 
-/** down(silu(gate) · up) with [gate | up] = x gate_upᵀ: x (rows, n) → (rows, n). */
-export function swigluMlp(x: Float32Array, rows: number, n: number, gateUp: Float32Array, down: Float32Array, inter: number): Float32Array {
-  const gu = linear(x, rows, n, gateUp, 2 * inter);
+/** silu(gate) · up from gu (rows, 2·inter) = [gate | up] → (rows, inter). */
+export function swigluActivation(gu: Float32Array, rows: number, inter: number): Float32Array {
   const act = new Float32Array(rows * inter);
   for (let r = 0; r < rows; r++) {
     for (let j = 0; j < inter; j++) {
@@ -55,7 +54,12 @@ export function swigluMlp(x: Float32Array, rows: number, n: number, gateUp: Floa
       act[r * inter + j] = (g / (1 + Math.exp(-g))) * gu[r * 2 * inter + inter + j];
     }
   }
-  return linear(act, rows, inter, down, n);
+  return act;
+}
+
+/** down(silu(gate) · up) with [gate | up] = x gate_upᵀ: x (rows, n) → (rows, n). */
+export function swigluMlp(x: Float32Array, rows: number, n: number, gateUp: Float32Array, down: Float32Array, inter: number): Float32Array {
+  return linear(swigluActivation(linear(x, rows, n, gateUp, 2 * inter), rows, inter), rows, inter, down, n);
 }
 
 /** x (rows, cols) → (cols, rows). */

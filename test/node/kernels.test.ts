@@ -4,7 +4,7 @@
 import { describe, expect, it } from "vitest";
 import { Arena, ensureMemory, instantiateKernels } from "../../src/engine/kernels.ts";
 import { nodeKernelModule } from "../../src/engine/node.ts";
-import { attention, linear, linearInt8, rmsNorm, ropeHead, transpose } from "../../src/engine/reference.ts";
+import { attention, linear, linearInt8, rmsNorm, ropeHead, swigluActivation, transpose } from "../../src/engine/reference.ts";
 
 const { kernels: K, memory } = instantiateKernels(nodeKernelModule());
 
@@ -394,14 +394,7 @@ function checkGemmSwigluI8(m: number, inter: number, k: number, random: ReturnTy
   const scratch = heap.alloc(floatsFor(K.quantized_rows_bytes(m, k)));
   K.gemm_swiglu_i8(m, inter, k, heap.put(strided(a, m, k, lda, POISON)), lda, packed, out, ldo, scratch);
 
-  const gu = linearInt8(a, m, k, w, 2 * inter);
-  const ref = new Float64Array(m * inter);
-  for (let i = 0; i < m; i++) {
-    for (let j = 0; j < inter; j++) {
-      const g = gu[i * 2 * inter + j];
-      ref[i * inter + j] = (g / (1 + Math.exp(-g))) * gu[i * 2 * inter + inter + j];
-    }
-  }
+  const ref = swigluActivation(linearInt8(a, m, k, w, 2 * inter), m, inter);
   const got = heap.read(out, outBuf.length);
   expectClose(dense(got, m, inter, ldo), ref, 1e-6, 2e-6, what);
   expectUntouchedOutside(got, m, inter, ldo, what);
