@@ -15,7 +15,6 @@ export interface Kernels {
   packed_i8_bytes(k: number, n: number): number;
   pack_nk_i8(w: number, n: number, k: number, ldw: number, out: number): void;
   quantized_rows_bytes(m: number, k: number): number;
-  quantize_rows(a: number, m: number, k: number, lda: number, out: number): void;
   gemm_i8(m: number, n: number, k: number, a: number, lda: number, packed: number, c: number, ldc: number, accumulate: boolean, scratch: number): void;
   packed_swiglu_i8_bytes(k: number, inter: number): number;
   pack_swiglu_i8(w: number, inter: number, k: number, ldw: number, out: number): void;
