@@ -220,8 +220,8 @@ async function benchAttention(heads: number): Promise<AttentionRow> {
   const qkv = arena.alloc(seq * 3 * heads * d);
   const out = arena.alloc(seq * heads * d);
   const kpack = arena.alloc(k.packed_len(d, seq));
-  const vpack = arena.alloc(k.packed_len(seq, d));
-  const scores = arena.alloc((k.attention_query_block.value as number) * seq);
+  const vpack = arena.alloc(k.attention_vpack_len(seq, d));
+  const scores = arena.alloc(k.attention_scores_len());
   ensureMemory(memory, arena.end);
   fillNormal(memory, qkv, seq * 3 * heads * d, 1, 5);
   const t = await measure(() => k.attention(qkv, seq, heads, d, out, kpack, vpack, scores), PLANS.kernel, contention);

@@ -21,12 +21,13 @@ export interface Kernels {
   gemm_swiglu_i8(m: number, inter: number, k: number, a: number, lda: number, packed: number, out: number, ldo: number, scratch: number): void;
   rms_norm_rows(x: number, rows: number, cols: number, ld: number, eps: number): void;
   swiglu(gu: number, rows: number, inter: number, out: number): void;
-  softmax_rows(x: number, rows: number, cols: number, ld: number, scale: number): void;
+  softmax_block(x: number, rows: number, cols: number, ld: number, scale: number, m: number, l: number, alpha: number): void;
   rope(qkv: number, rows: number, positions: number, ld: number, heads: number, d: number, cos: number, sin: number): void;
   add(dst: number, a: number, b: number, n: number): void;
   transpose(src: number, rows: number, cols: number, lds: number, dst: number, ldd: number): void;
   attention(qkv: number, seq: number, heads: number, d: number, out: number, kpack: number, vpack: number, scores: number): void;
-  attention_query_block: WebAssembly.Global;
+  attention_vpack_len(seq: number, d: number): number;
+  attention_scores_len(): number;
 }
 
 export interface KernelInstance {

@@ -41,8 +41,8 @@ interface Activations {
   qkv: number; // (P+seq, 3H) one sequence
   attn: number; // (P+seq, H)
   kpack: number; // panels of kᵀ (d, P+seq)
-  vpack: number; // panels of v (P+seq, d)
-  scores: number; // (query block, P+seq)
+  vpack: number; // panels of v (P+seq, d), one key block at a time
+  scores: number; // (query block, key block) + running max/sum per query row
   act: number; // (MLP_ROWS, I) silu(gate)·up
   tT: number; // (H, P+seq) MLP-T transposed state
   actT: number; // (H, It)
@@ -154,8 +154,8 @@ export class WasmNetwork implements Network<number> {
       qkv: attention ? arena.alloc(L * 3 * H) : 0,
       attn: attention ? arena.alloc(L * H) : 0,
       kpack: attention ? arena.alloc(k.packed_len(headDim, L)) : 0,
-      vpack: attention ? arena.alloc(k.packed_len(L, headDim)) : 0,
-      scores: attention ? arena.alloc((k.attention_query_block.value as number) * L) : 0,
+      vpack: attention ? arena.alloc(k.attention_vpack_len(L, headDim)) : 0,
+      scores: attention ? arena.alloc(k.attention_scores_len()) : 0,
       act: arena.alloc(MLP_ROWS * inter),
       tT: mlpT ? arena.alloc(H * L) : 0,
       actT: mlpT ? arena.alloc(H * interT) : 0,

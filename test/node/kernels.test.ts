@@ -503,15 +503,34 @@ function softmaxReference(x: Float32Array, rows: number, cols: number, scale: nu
   return out;
 }
 
-/** softmax_rows in place on (rows, cols) with leading dimension cols+3; padding must survive. */
-function runSoftmax(x: Float32Array, rows: number, cols: number, scale: number): Float32Array {
+/**
+ * softmax over whole rows through softmax_block: x (rows, cols) split into key
+ * blocks of `block` columns, leading dimension cols+3 (padding must survive),
+ * each block's p rescaled by the alphas of the blocks after it, then divided
+ * by the final sum l, as attention does with its partial outputs.
+ */
+function runSoftmax(x: Float32Array, rows: number, cols: number, scale: number, block = cols): Float32Array {
   const heap = new Heap();
   const ld = cols + 3;
   const ptr = heap.put(strided(x, rows, cols, ld, SENTINEL));
-  K.softmax_rows(ptr, rows, cols, ld, scale);
+  const m = heap.put(new Float32Array(rows).fill(-Infinity));
+  const l = heap.put(new Float32Array(rows));
+  const alpha = heap.alloc(rows);
+  const out = new Float32Array(rows * cols);
+  for (let c0 = 0; c0 < cols; c0 += block) {
+    const width = Math.min(block, cols - c0);
+    K.softmax_block(ptr + c0 * 4, rows, width, ld, scale, m, l, alpha);
+    const a = heap.read(alpha, rows);
+    const p = heap.read(ptr, rows * ld);
+    for (let r = 0; r < rows; r++) {
+      if (c0 > 0) for (let j = 0; j < c0; j++) out[r * cols + j] *= a[r];
+      for (let j = c0; j < c0 + width; j++) out[r * cols + j] = p[r * ld + j];
+    }
+  }
   const got = heap.read(ptr, rows * ld);
   expectUntouchedOutside(got, rows, cols, ld, `softmax cols=${cols} scale=${scale}`);
-  return dense(got, rows, cols, ld);
+  const sums = heap.read(l, rows);
+  return out.map((v, i) => v / sums[Math.floor(i / cols)]);
 }
 
 function expectRowsSumToOne(got: Float32Array, rows: number, cols: number, what: string): void {
@@ -519,7 +538,7 @@ function expectRowsSumToOne(got: Float32Array, rows: number, cols: number, what:
   expectClose(sums, new Array(rows).fill(1), 1e-6 * Math.sqrt(cols), 0, `${what}: row sums`);
 }
 
-describe("softmax_rows", () => {
+describe("softmax_block", () => {
   const COLS = [1, 3, 5, 64, 97, 916];
 
   it.each(COLS)("matches the reference and sums to 1 for cols=%i, scales 1, 0.125, 2.5", (cols) => {
@@ -531,6 +550,18 @@ describe("softmax_rows", () => {
       const what = `cols=${cols} scale=${scale}`;
       expectClose(got, softmaxReference(x, rows, cols, scale), 1e-9, 5e-6, what);
       expectRowsSumToOne(got, rows, cols, what);
+    }
+  });
+
+  it("over key blocks of 1, 7, 256 and 300 columns gives the softmax of the whole row", () => {
+    const random = randomSource(33);
+    const [rows, cols] = [3, 916];
+    const x = random(rows * cols, -6, 6);
+    x[5] = 40; // a late block with a larger max rescales the earlier ones
+    x[cols + 900] = 40;
+    for (const block of [1, 7, 256, 300]) {
+      const got = runSoftmax(x, rows, cols, 0.125, block);
+      expectClose(got, softmaxReference(x, rows, cols, 0.125), 1e-9, 5e-6, `blocks of ${block}`);
     }
   });
 
@@ -638,11 +669,11 @@ describe("transpose", () => {
 // ---------------------------------------------------------------------------
 
 describe("attention", () => {
-  it("processes query rows in blocks of 64", () => {
-    expect(K.attention_query_block.value).toBe(64);
+  it("keeps its scores scratch to one 64 × 256 block whatever the sequence length", () => {
+    expect(K.attention_scores_len()).toBe(64 * 256 + 3 * 64);
   });
 
-  it.each([1, 5, 63, 64, 65, 130])("matches the reference for seq=%i, heads 1..3, d in {1, 4, 6, 16}", (seq) => {
+  it.each([1, 5, 63, 64, 65, 130, 255, 256, 257, 600])("matches the reference for seq=%i, heads 1..3, d in {1, 4, 6, 16}", (seq) => {
     const random = randomSource(70 + seq);
     for (const heads of [1, 2, 3]) {
       for (const d of [1, 4, 6, 16]) {
@@ -650,13 +681,17 @@ describe("attention", () => {
         const heap = new Heap();
         const out = heap.alloc(seq * heads * d + 4);
         const kpack = heap.alloc(K.packed_len(d, seq));
-        const vpack = heap.alloc(K.packed_len(seq, d));
-        const scores = heap.alloc(K.attention_query_block.value * seq);
+        const vpackLen = K.attention_vpack_len(seq, d);
+        const vpack = heap.alloc(vpackLen + 4);
+        const scoresLen = K.attention_scores_len();
+        const scores = heap.alloc(scoresLen + 4);
         K.attention(heap.put(qkv), seq, heads, d, out, kpack, vpack, scores);
         const got = heap.read(out, seq * heads * d + 4);
         const what = `attention seq=${seq} heads=${heads} d=${d}`;
         expectClose(got.subarray(0, seq * heads * d), attention(qkv, seq, heads, d), 2e-6, 2e-6, what);
         expectSame(got.subarray(seq * heads * d), new Float32Array(4).fill(SENTINEL), `${what}: floats after out`);
+        expectSame(heap.read(vpack + vpackLen * 4, 4), new Float32Array(4).fill(SENTINEL), `${what}: floats after vpack`);
+        expectSame(heap.read(scores + scoresLen * 4, 4), new Float32Array(4).fill(SENTINEL), `${what}: floats after scores`);
       }
     }
   });
