@@ -85,11 +85,13 @@ export function store_row(c: usize, lo: v128, hi: v128, cols: i32, add: bool): v
   }
 }
 
-// One 4×8 tile over kc values of k. Rows past `rows` read a valid row of A
-// (the caller clamps the pointers) and are not stored.
+// One 4×8 tile over kc values of k, on panels of weights of type W: f32, or
+// u16 = bfloat16 bits (gemm_bf16.ts), which are widened to f32 in registers.
+// Rows past `rows` read a valid row of A (the caller clamps the pointers) and
+// are not stored.
 // @ts-ignore: decorator
 @inline
-function tile_4x8(
+export function tile_4x8<W>(
   a0: usize, a1: usize, a2: usize, a3: usize, bp: usize, kc: i32,
   c: usize, ldc: i32, rows: i32, cols: i32, add: bool,
 ): void {
@@ -99,9 +101,18 @@ function tile_4x8(
   let c30 = f32x4.splat(0), c31 = f32x4.splat(0);
   for (let kk = 0; kk < kc; kk++) {
     const off = <usize>kk * 4;
-    const b0 = v128.load(bp);
-    const b1 = v128.load(bp, 16);
-    bp += 32;
+    let b0: v128, b1: v128;
+    if (sizeof<W>() == 4) {
+      b0 = v128.load(bp);
+      b1 = v128.load(bp, 16);
+      bp += 32;
+    } else {
+      // one 16-byte row of 8 bf16 values, lane j holding columns j (low half) and j + 4 (high half)
+      const v = v128.load(bp);
+      b0 = i32x4.shl(v, 16);
+      b1 = v128.and(v, i32x4.splat(0xffff0000));
+      bp += 16;
+    }
     let a = v128.load32_splat(a0 + off);
     c00 = f32x4.relaxed_madd(a, b0, c00);
     c01 = f32x4.relaxed_madd(a, b1, c01);
@@ -133,6 +144,19 @@ export function gemm(
   c: usize, ldc: i32,
   accumulate: bool,
 ): void {
+  gemm_panels<f32>(m, n, k, a, lda, packed, c, ldc, accumulate);
+}
+
+/** gemm on panels of W values (f32 or bf16 bits): the blocking shared by gemm and gemm_bf16. */
+// @ts-ignore: decorator
+@inline
+export function gemm_panels<W>(
+  m: i32, n: i32, k: i32,
+  a: usize, lda: i32,
+  packed: usize,
+  c: usize, ldc: i32,
+  accumulate: bool,
+): void {
   if (k == 0) {
     if (!accumulate) for (let i = 0; i < m; i++) memory.fill(c + <usize>(i * ldc) * 4, 0, <usize>n * 4);
     return;
@@ -153,9 +177,9 @@ export function gemm(
         const a3 = a + <usize>(min(i + 3, last) * lda + k0) * 4;
         const crow = c + <usize>(i * ldc) * 4;
         for (let p = p0; p < p1; p++) {
-          const bp = packed + <usize>((p * k + k0) * PANEL) * 4;
+          const bp = packed + <usize>((p * k + k0) * PANEL) * sizeof<W>();
           const cols = min(PANEL, n - p * PANEL);
-          tile_4x8(a0, a1, a2, a3, bp, kc, crow + <usize>(p * PANEL) * 4, ldc, rows, cols, add);
+          tile_4x8<W>(a0, a1, a2, a3, bp, kc, crow + <usize>(p * PANEL) * 4, ldc, rows, cols, add);
         }
       }
     }
@@ -215,10 +239,23 @@ export function gemm_swiglu(
   packed: usize,
   out: usize, ldo: i32,
 ): void {
+  gemm_swiglu_panels<f32>(m, inter, k, a, lda, packed, out, ldo);
+}
+
+/** gemm_swiglu on panel pairs of W values (f32 or bf16 bits), shared by gemm_swiglu and gemm_swiglu_bf16. */
+// @ts-ignore: decorator
+@inline
+export function gemm_swiglu_panels<W>(
+  m: i32, inter: i32, k: i32,
+  a: usize, lda: i32,
+  packed: usize,
+  out: usize, ldo: i32,
+): void {
   const gate = memory.data(4 * PANEL * 4, 16); // 4×8 scratch tiles
   const up = memory.data(4 * PANEL * 4, 16);
   const pairs = (inter + PANEL - 1) / PANEL;
   const last = m - 1;
+  const panelBytes = <usize>(k * PANEL) * sizeof<W>();
   for (let p0 = 0; p0 < pairs; p0 += SWIGLU_PAIRS) {
     const p1 = min(pairs, p0 + SWIGLU_PAIRS);
     for (let i = 0; i < m; i += MR) {
@@ -228,9 +265,9 @@ export function gemm_swiglu(
       const a2 = a + <usize>(min(i + 2, last) * lda) * 4;
       const a3 = a + <usize>(min(i + 3, last) * lda) * 4;
       for (let p = p0; p < p1; p++) {
-        const bp = packed + <usize>(2 * p * k * PANEL) * 4;
-        tile_4x8(a0, a1, a2, a3, bp, k, gate, PANEL, MR, PANEL, false);
-        tile_4x8(a0, a1, a2, a3, bp + <usize>(k * PANEL) * 4, k, up, PANEL, MR, PANEL, false);
+        const bp = packed + <usize>(2 * p) * panelBytes;
+        tile_4x8<W>(a0, a1, a2, a3, bp, k, gate, PANEL, MR, PANEL, false);
+        tile_4x8<W>(a0, a1, a2, a3, bp + panelBytes, k, up, PANEL, MR, PANEL, false);
         swiglu_rows(gate, up, out + <usize>(i * ldo + p * PANEL) * 4, ldo, rows, min(PANEL, inter - p * PANEL));
       }
     }

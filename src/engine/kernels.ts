@@ -12,6 +12,12 @@ export interface Kernels {
   packed_swiglu_len(k: number, inter: number): number;
   pack_swiglu(w: number, inter: number, k: number, ldw: number, out: number): void;
   gemm_swiglu(m: number, inter: number, k: number, a: number, lda: number, packed: number, out: number, ldo: number): void;
+  packed_bf16_bytes(k: number, n: number): number;
+  pack_nk_bf16(w: number, n: number, k: number, ldw: number, out: number): void;
+  gemm_bf16(m: number, n: number, k: number, a: number, lda: number, packed: number, c: number, ldc: number, accumulate: boolean): void;
+  packed_swiglu_bf16_bytes(k: number, inter: number): number;
+  pack_swiglu_bf16(w: number, inter: number, k: number, ldw: number, out: number): void;
+  gemm_swiglu_bf16(m: number, inter: number, k: number, a: number, lda: number, packed: number, out: number, ldo: number): void;
   packed_i8_bytes(k: number, n: number): number;
   pack_nk_i8(w: number, n: number, k: number, ldw: number, out: number): void;
   quantized_rows_bytes(m: number, k: number): number;

@@ -5,6 +5,7 @@ import { describe, expect, it } from "vitest";
 import { Arena, ensureMemory, instantiateKernels } from "../../src/engine/kernels.ts";
 import { nodeKernelModule } from "../../src/engine/node.ts";
 import { attention, linear, linearInt8, rmsNorm, ropeHead, swigluActivation, transpose } from "../../src/engine/reference.ts";
+import { toBFloat16 } from "../../src/engine/safetensors.ts";
 
 const { kernels: K, memory } = instantiateKernels(nodeKernelModule());
 
@@ -411,6 +412,130 @@ describe("gemm_swiglu_i8", () => {
   it("crosses its block of 8 panel pairs and long k", () => {
     const random = randomSource(28);
     for (const [m, inter, k] of [[5, 63, 257], [4, 64, 300], [9, 65, 513], [3, 130, 1537]]) checkGemmSwigluI8(m, inter, k, random);
+  });
+});
+
+// ---------------------------------------------------------------------------
+
+/** bf16 bits of dense (rows, cols) laid out with leading dimension ld, `pad` bits in columns [cols, ld). */
+function stridedBf16(dense: Float32Array, rows: number, cols: number, ld: number, pad: number): Uint16Array {
+  const bits = new Uint16Array(toBFloat16(dense).buffer);
+  const out = new Uint16Array(rows * ld).fill(pad);
+  for (let r = 0; r < rows; r++) out.set(bits.subarray(r * cols, (r + 1) * cols), r * ld);
+  return out;
+}
+
+/** The float32 values of bf16-rounded x (exact: bf16 is the top half of an f32). */
+const bf16Rounded = (x: Float32Array) => new Float32Array(Uint32Array.from(new Uint16Array(toBFloat16(x).buffer), (b) => b << 16).buffer);
+
+/** u16 data put in the heap (as floats' worth of room), returning its pointer. */
+function putU16(heap: Heap, bits: Uint16Array): number {
+  const ptr = heap.alloc(Math.ceil(bits.length / 2));
+  new Uint16Array(memory.buffer, ptr, bits.length).set(bits);
+  return ptr;
+}
+
+const BF16_NAN = 0x7fc0; // poison in bf16 weight padding
+
+/**
+ * gemm_bf16 with every operand strided as in checkGemm (W's padding a bf16 NaN):
+ * equal to the last bit to gemm on the f32 widening of the same weights (the same
+ * products in the same order), and within checkGemm's tolerance of the reference.
+ */
+function checkGemmBf16(m: number, n: number, k: number, accumulate: boolean, random: ReturnType<typeof randomSource>): void {
+  const what = `gemm_bf16 m=${m} n=${n} k=${k} accumulate=${accumulate}`;
+  const heap = new Heap();
+  const [lda, ldw, ldc] = [k + 3, k + 2, n + 5];
+  const a = random(m * k);
+  const w = bf16Rounded(random(n * k)); // W (n, k) = Bᵀ, values that bf16 holds exactly
+  const cOld = accumulate ? random(m * n) : new Float32Array(m * n).fill(POISON);
+  const bytes = K.packed_bf16_bytes(k, n);
+  expect(bytes, `${what}: packed bytes`).toBe(2 * K.packed_len(k, n));
+  const packed = heap.alloc(floatsFor(bytes) + 8);
+  K.pack_nk_bf16(putU16(heap, stridedBf16(w, n, k, ldw, BF16_NAN)), n, k, ldw, packed);
+  expectSame(heap.read(packed + floatsFor(bytes) * 4, 8), new Float32Array(8).fill(SENTINEL), `${what}: past packed_bf16_bytes`);
+  const packedF32 = heap.alloc(K.packed_len(k, n));
+  K.pack_nk(heap.put(w), n, k, k, packedF32);
+
+  const cBuf = new Float32Array((m + MR) * ldc).fill(SENTINEL);
+  cBuf.set(strided(cOld, m, n, ldc, SENTINEL));
+  const [c, cF32] = [heap.put(cBuf), heap.put(cBuf)];
+  const aPtr = heap.put(strided(a, m, k, lda, POISON));
+  K.gemm_bf16(m, n, k, aPtr, lda, packed, c, ldc, accumulate);
+  K.gemm(m, n, k, aPtr, lda, packedF32, cF32, ldc, accumulate);
+
+  const got = heap.read(c, cBuf.length);
+  expectSame(got, heap.read(cF32, cBuf.length), `${what} vs gemm on the widened weights`);
+  const product = linear(a, m, k, w, n);
+  const ref = accumulate ? product.map((v, i) => v + cOld[i]) : product;
+  const tol = 1e-5 * Math.sqrt(k);
+  expectClose(dense(got, m, n, ldc), ref, tol, tol, what);
+  expectUntouchedOutside(got, m, n, ldc, what);
+}
+
+describe("gemm_bf16", () => {
+  it("equals gemm on the widened weights for every awkward m, n, k, overwriting C", () => {
+    const random = randomSource(31);
+    for (const m of AWKWARD) for (const n of AWKWARD) for (const k of AWKWARD) checkGemmBf16(m, n, k, false, random);
+  });
+
+  it("adds to the existing C when accumulating", () => {
+    const random = randomSource(32);
+    for (const m of [1, 3, 4, 5, 9, 33]) for (const n of [1, 5, 8, 17, 65]) for (const k of [1, 4, 9, 31, 97]) checkGemmBf16(m, n, k, true, random);
+  });
+
+  it("crosses the KC = 512 and NC = 256 blocks", () => {
+    const random = randomSource(33);
+    for (const [m, n, k] of [[5, 255, 33], [4, 256, 7], [3, 257, 513], [7, 520, 600], [2, 9, 1537], [5, 17, 1025]]) {
+      for (const accumulate of [false, true]) checkGemmBf16(m, n, k, accumulate, random);
+    }
+  });
+
+  it("with k = 0 writes zeros, or leaves C unchanged when accumulating", () => {
+    const random = randomSource(34);
+    for (const [m, n] of [[1, 1], [5, 9], [3, 300]]) for (const accumulate of [false, true]) checkGemmBf16(m, n, 0, accumulate, random);
+  });
+});
+
+/** gemm_swiglu_bf16 strided as in checkGemmSwiglu: bit-equal to gemm_swiglu on the widened weights. */
+function checkGemmSwigluBf16(m: number, inter: number, k: number, random: ReturnType<typeof randomSource>): void {
+  const what = `gemm_swiglu_bf16 m=${m} inter=${inter} k=${k}`;
+  const heap = new Heap();
+  const [lda, ldw, ldo] = [k + 3, k + 2, inter + 5];
+  const a = random(m * k);
+  const w = bf16Rounded(random(2 * inter * k));
+  const bytes = K.packed_swiglu_bf16_bytes(k, inter);
+  expect(bytes, `${what}: packed bytes`).toBe(2 * K.packed_bf16_bytes(k, inter));
+  const packed = heap.alloc(floatsFor(bytes) + 8);
+  K.pack_swiglu_bf16(putU16(heap, stridedBf16(w, 2 * inter, k, ldw, BF16_NAN)), inter, k, ldw, packed);
+  expectSame(heap.read(packed + floatsFor(bytes) * 4, 8), new Float32Array(8).fill(SENTINEL), `${what}: past packed_swiglu_bf16_bytes`);
+  const packedF32 = heap.alloc(K.packed_swiglu_len(k, inter));
+  K.pack_swiglu(heap.put(w), inter, k, k, packedF32);
+
+  const outBuf = new Float32Array((m + MR) * ldo).fill(SENTINEL);
+  const [out, outF32] = [heap.put(outBuf), heap.put(outBuf)];
+  const aPtr = heap.put(strided(a, m, k, lda, POISON));
+  K.gemm_swiglu_bf16(m, inter, k, aPtr, lda, packed, out, ldo);
+  K.gemm_swiglu(m, inter, k, aPtr, lda, packedF32, outF32, ldo);
+  const got = heap.read(out, outBuf.length);
+  expectSame(got, heap.read(outF32, outBuf.length), `${what} vs gemm_swiglu on the widened weights`);
+  const ref = swigluActivation(linear(a, m, k, w, 2 * inter), m, inter);
+  const tol = 2e-5 * Math.sqrt(k);
+  expectClose(dense(got, m, inter, ldo), ref, tol, tol, what);
+  expectUntouchedOutside(got, m, inter, ldo, what);
+}
+
+describe("gemm_swiglu_bf16", () => {
+  it("equals gemm_swiglu on the widened weights for awkward m, inter, k", () => {
+    const random = randomSource(35);
+    for (const m of [1, 2, 3, 4, 5, 7, 9, 13, 33]) {
+      for (const inter of [1, 3, 7, 8, 9, 16, 17, 65, 72]) for (const k of [0, 1, 4, 5, 31, 97]) checkGemmSwigluBf16(m, inter, k, random);
+    }
+  });
+
+  it("crosses its block of 8 panel pairs and long k", () => {
+    const random = randomSource(36);
+    for (const [m, inter, k] of [[5, 63, 257], [4, 64, 300], [9, 65, 513], [3, 130, 769]]) checkGemmSwigluBf16(m, inter, k, random);
   });
 });
 
