@@ -3,6 +3,7 @@
 import { type ArchConfig, MODEL_DEFAULTS, type ModelConfig, dims, validateConfig } from "../src/engine/config.ts";
 
 const OFFICIAL_ARCH: ArchConfig = {
+  family: "trm",
   H_cycles: 3,
   L_cycles: 6,
   H_layers: 0,

@@ -59,7 +59,7 @@ export async function benchNetwork(
   const firstStepMs = performance.now() - t;
 
   const { zH, zL, x } = net.load(states);
-  const call = await measure(() => net.update(zL, zH, x), plans.call, contention); // z_L = net(z_L, z_H + x), the common call
+  const call = await measure(() => net.update("L", zL, zH, x), plans.call, contention); // z_L = net(z_L, z_H + x), the common call
   const step = await measure(() => supervisionStep(net, states), plans.step, contention);
   const flop = batch * callFlops(config);
   return {

@@ -11,7 +11,7 @@ import * as tf from "@tensorflow/tfjs-core";
 import { setThreadsCount, setWasmPaths } from "@tensorflow/tfjs-backend-wasm";
 import * as ort from "onnxruntime-web";
 import { type ModelConfig, dims } from "../src/engine/config.ts";
-import type { LayerWeights, Weights } from "../src/engine/pack.ts";
+import { type LayerWeightsF32, type Weights, layerF32 } from "../src/engine/pack.ts";
 import { GraphBuilder, encodeModel } from "./onnx.ts";
 
 const require = createRequire(import.meta.url);
@@ -35,7 +35,7 @@ export interface PeerEngine {
   /** C (m, n) = A (m, k) · B (k, n), B a constant. */
   matmul(m: number, k: number, n: number, b: Float32Array, a: Float32Array): Promise<Runner>;
   /** The channel SwiGLU block: rms_norm(x + down(silu(gate) · up)), x (m, H); weights as PyTorch stores them. */
-  swigluBlock(m: number, config: ModelConfig, layer: LayerWeights, x: Float32Array): Promise<Runner>;
+  swigluBlock(m: number, config: ModelConfig, layer: LayerWeightsF32, x: Float32Array): Promise<Runner>;
   /** One network call: every block of `weights` on one sequence x (positions, H). */
   networkCall(config: ModelConfig, weights: Weights, rope: RopeTables | null, x: Float32Array): Promise<Runner>;
 }
@@ -66,7 +66,7 @@ function onnxSwiglu(g: GraphBuilder, x: string, gateUp: Float32Array, down: Floa
   return g.op1("MatMul", [act, g.constant(transposed(down, width, inter), [inter, width])]);
 }
 
-function onnxChannelBlock(g: GraphBuilder, x: string, config: ModelConfig, w: LayerWeights): string {
+function onnxChannelBlock(g: GraphBuilder, x: string, config: ModelConfig, w: LayerWeightsF32): string {
   const { hidden: H, inter } = dims(config);
   return onnxRms(g, g.op1("Add", [x, onnxSwiglu(g, x, w.gateUp, w.down, H, inter)]), config.rms_norm_eps);
 }
@@ -77,7 +77,7 @@ function onnxRope(g: GraphBuilder, x: string, d: number, cos: string, sin: strin
   return g.op1("Add", [g.op1("Mul", [x, cos]), g.op1("Mul", [rotated, sin])]);
 }
 
-function onnxBlock(g: GraphBuilder, x: string, config: ModelConfig, w: LayerWeights, rope: { cos: string; sin: string } | null): string {
+function onnxBlock(g: GraphBuilder, x: string, config: ModelConfig, w: LayerWeightsF32, rope: { cos: string; sin: string } | null): string {
   const { hidden: H, positions: L, heads, headDim: d, interT } = dims(config);
   const eps = config.rms_norm_eps;
   let h: string;
@@ -149,7 +149,7 @@ export async function onnxruntimeWeb(): Promise<PeerEngine> {
       const g = new GraphBuilder();
       const tables = rope ? { cos: g.constant(rope.cos, [L, d]), sin: g.constant(rope.sin, [L, d]) } : null;
       let h = "X";
-      for (const layer of weights.layers) h = onnxBlock(g, h, config, layer, tables);
+      for (const layer of weights.levels.L.map(layerF32)) h = onnxBlock(g, h, config, layer, tables);
       return ortRunner(g, "network_call", [L, H], [L, H], x);
     },
   };
@@ -185,7 +185,7 @@ interface TfLayer {
   mlp: TfSwiglu;
 }
 
-function tfLayer(config: ModelConfig, w: LayerWeights): TfLayer {
+function tfLayer(config: ModelConfig, w: LayerWeightsF32): TfLayer {
   const { hidden: H, positions: L, inter, interT } = dims(config);
   return {
     mlpT: config.arch.mlp_t ? tfSwigluWeights(w.mlpTGateUp!, w.mlpTDown!, L, interT) : undefined,
@@ -270,7 +270,7 @@ export async function tfjsWasm(): Promise<PeerEngine> {
     async networkCall(config, weights, rope, x) {
       const { positions: L, hidden: H, headDim: d } = dims(config);
       const X = tf.tensor2d(x, [L, H]);
-      const layers = weights.layers.map((lw) => tfLayer(config, lw));
+      const layers = weights.levels.L.map((lw) => tfLayer(config, layerF32(lw)));
       const tables = rope ? { cos: tf.tensor2d(rope.cos, [L, d]), sin: tf.tensor2d(rope.sin, [L, d]) } : null;
       const keep: tf.Tensor[] = [X, ...(tables ? [tables.cos, tables.sin] : [])];
       for (const l of layers) keep.push(...[l.qkv, l.o, l.mlpT?.gateUp, l.mlpT?.down, l.mlp.gateUp, l.mlp.down].filter((t) => t !== undefined));

@@ -19,6 +19,7 @@ import { dims } from "../src/engine/config.ts";
 import { ropeTables } from "../src/engine/inputs.ts";
 import { Arena, type Kernels, ensureMemory, instantiateKernels } from "../src/engine/kernels.ts";
 import { nodeKernelModule } from "../src/engine/node.ts";
+import { layerF32 } from "../src/engine/pack.ts";
 import { linear } from "../src/engine/reference.ts";
 import { WasmNetwork } from "../src/engine/wasm-network.ts";
 import { CONFIGS, type GemmShape, callFlops, gemmShapes } from "./configs.ts";
@@ -275,7 +276,7 @@ async function benchSwigluBlocks(peers: PeerEngine[]): Promise<BlockRow[]> {
     const config = CONFIGS[configName];
     const { positions: m, hidden: H, inter } = dims(config);
     progress(`swiglu block, ${configName} (${m} rows)`);
-    const layer = randomWeights(config).layers[0];
+    const layer = layerF32(randomWeights(config).levels.L[0]);
     const normal = seededNormal(6);
     const x = Float32Array.from({ length: m * H }, normal);
     const { kernels, memory } = instantiateKernels(nodeKernelModule());
@@ -328,7 +329,7 @@ async function benchCallsSideBySide(configName: string, peers: PeerEngine[], pea
   const x = states[0].zL.slice();
   {
     const { zH, zL } = net.load(states);
-    net.update(zL, zH);
+    net.update("L", zL, zH);
     net.store(states);
   }
   const ours = states[0].zL;
@@ -336,7 +337,7 @@ async function benchCallsSideBySide(configName: string, peers: PeerEngine[], pea
   const int8States = states.map((s) => ({ ...s, zL: x.slice(), zH: s.zH.slice() }));
   {
     const { zH, zL } = int8.load(int8States);
-    int8.update(zL, zH);
+    int8.update("L", zL, zH);
     int8.store(int8States);
   }
   let err = 0, norm = 0;
@@ -344,7 +345,7 @@ async function benchCallsSideBySide(configName: string, peers: PeerEngine[], pea
   const int8Rms = Math.sqrt(err / norm);
   const { zH, zL } = net.load(states);
   const int8Buffers = int8.load(int8States);
-  const calls: Record<string, () => unknown> = { ours: () => net.update(zL, zH), int8: () => int8.update(int8Buffers.zL, int8Buffers.zH) };
+  const calls: Record<string, () => unknown> = { ours: () => net.update("L", zL, zH), int8: () => int8.update("L", int8Buffers.zL, int8Buffers.zH) };
   const diffs: Record<string, number> = {};
   const runners: Runner[] = [];
   for (const p of peers) {

@@ -1,4 +1,5 @@
-// Official checkpoint (+ all_config.yaml, dataset.json) → weight pack.
+// Official checkpoint (+ all_config.yaml, dataset.json) → weight pack, for
+// TRM (TinyRecursiveReasoningModel_ACTV1) and HRM (HierarchicalReasoningModel_ACTV1).
 // What the tensors tell (vocab, puzzle ids, MLP-T / learned-position length)
 // is inferred and must agree with every other source of the same number.
 import { basename } from "node:path";
@@ -42,6 +43,15 @@ const ARCH_FIELDS: (keyof ArchConfig)[] = [
   "H_cycles", "L_cycles", "H_layers", "L_layers", "hidden_size", "expansion", "num_heads", "pos_encodings",
   "puzzle_emb_ndim", "puzzle_emb_len", "halt_max_steps", "halt_exploration_prob", "forward_dtype", "mlp_t", "no_ACT_continue",
 ];
+// What HRM's model fixes instead of reading (see ArchConfig); mlp_t only exists in TRM's copy of hrm.py.
+const HRM_FIXED: Partial<ArchConfig> = { puzzle_emb_len: 0, no_ACT_continue: false };
+
+/** The model family an official arch.name names (sapientinc/HRM's or TRM's own copy of HRM). */
+function familyOfName(name: string): ArchConfig["family"] | null {
+  if (/(^|\.)trm@TinyRecursiveReasoningModel_ACTV1$/.test(name)) return "trm";
+  if (/(^|\.)(hrm_act_v1|hrm)@HierarchicalReasoningModel_ACTV1$/.test(name)) return "hrm";
+  return null;
+}
 
 function bad(message: string): never {
   throw new TrmError("bad_convert", message);
@@ -54,15 +64,19 @@ export function readStateDict(bytes: Uint8Array): { tensors: Map<string, RawTens
   const tensors = new Map<string, RawTensor>();
   for (const [key, t] of raw) {
     const name = key.replace(/^_orig_mod\./, "").replace(/^model\./, "");
-    if (!name.startsWith("inner.")) bad(`state dict key ${key} is not a TinyRecursiveReasoningModel_ACTV1 parameter (expected .../inner.*)`);
+    if (!name.startsWith("inner.")) bad(`state dict key ${key} is not a TinyRecursiveReasoningModel_ACTV1 or HierarchicalReasoningModel_ACTV1 parameter (expected .../inner.*)`);
     if (tensors.has(name)) bad(`state dict has ${name} twice (under different prefixes)`);
     tensors.set(name, t);
   }
   return { tensors, format: isZip ? "torch-zip" : "safetensors" };
 }
 
-/** The arch section of all_config.yaml, with the official defaults and `${.field}` interpolations resolved. */
-function readArch(yamlText: string, configName: string): { arch: ArchConfig; extras: Record<string, unknown> } {
+/**
+ * The arch section of all_config.yaml, with the official defaults and
+ * `${.field}` interpolations resolved. The family comes from arch.name, or,
+ * when there is none, from the checkpoint (HRM has H_level tensors).
+ */
+function readArch(yamlText: string, configName: string, checkpointIsHrm: boolean): { arch: ArchConfig; extras: Record<string, unknown> } {
   let doc: unknown;
   try {
     doc = parseYaml(yamlText);
@@ -72,17 +86,28 @@ function readArch(yamlText: string, configName: string): { arch: ArchConfig; ext
   const root = doc as Record<string, unknown>;
   const archIn = root?.arch as Record<string, unknown> | undefined;
   if (!archIn || typeof archIn !== "object") bad(`${configName} has no arch: section (expected the all_config.yaml that pretrain.py writes)`);
+  let family: ArchConfig["family"] = checkpointIsHrm ? "hrm" : "trm";
+  if (archIn.name !== undefined) {
+    const named = familyOfName(String(archIn.name));
+    if (!named) {
+      bad(`${configName} arch.name is ${archIn.name}; supported: recursive_reasoning.trm@TinyRecursiveReasoningModel_ACTV1, hrm.hrm_act_v1@HierarchicalReasoningModel_ACTV1 (or recursive_reasoning.hrm@...)`);
+    }
+    if (named !== family) {
+      bad(`${configName} arch.name ${archIn.name} is ${named.toUpperCase()}, but the checkpoint ${checkpointIsHrm ? "has" : "has no"} inner.H_level tensors (${family.toUpperCase()})`);
+    }
+  }
   const resolve = (v: unknown): unknown => {
     const m = typeof v === "string" ? /^\$\{\.(\w+)\}$/.exec(v) : null;
     return m ? resolve(archIn[m[1]]) : v;
   };
-  const arch: Record<string, unknown> = {};
-  for (const f of ARCH_FIELDS) arch[f] = archIn[f] !== undefined ? resolve(archIn[f]) : ARCH_DEFAULTS[f];
+  const arch: Record<string, unknown> = { family };
+  for (const f of ARCH_FIELDS) {
+    const fixed = family === "hrm" ? HRM_FIXED[f] : undefined;
+    if (fixed !== undefined && archIn[f] !== undefined) bad(`${configName} arch.${f}: HRM has no such option`);
+    arch[f] = fixed ?? (archIn[f] !== undefined ? resolve(archIn[f]) : ARCH_DEFAULTS[f]);
+  }
   const missing = ARCH_FIELDS.filter((f) => arch[f] === undefined);
   if (missing.length) bad(`${configName} arch is missing ${missing.join(", ")}`);
-  if (archIn.name !== undefined && !String(archIn.name).includes("trm@TinyRecursiveReasoningModel_ACTV1")) {
-    bad(`${configName} arch.name is ${archIn.name}; only recursive_reasoning.trm@TinyRecursiveReasoningModel_ACTV1 is supported`);
-  }
   // Not official all_config.yaml keys, but written by some tools (and by the shared golden cases).
   const added = (root.golden_added ?? {}) as Record<string, Record<string, unknown>>;
   const extras = {
@@ -124,7 +149,8 @@ function inferTask(cfg: ModelConfig): TaskName {
 
 export async function convert(opts: ConvertOptions): Promise<Converted> {
   const { tensors, format } = readStateDict(opts.checkpoint);
-  const { arch, extras } = readArch(opts.configYaml, opts.configName);
+  const isHrm = [...tensors.keys()].some((n) => n.startsWith("inner.H_level."));
+  const { arch, extras } = readArch(opts.configYaml, opts.configName, isHrm);
   const r = new Resolver();
 
   let dataset: Record<string, unknown> = {};

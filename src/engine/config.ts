@@ -1,16 +1,27 @@
 // The model configuration: the official TinyRecursiveReasoningModel_ACTV1Config
-// fields, what the dataset adds, and the sizes derived from them.
+// (TRM) or HierarchicalReasoningModel_ACTV1Config (HRM) fields, what the
+// dataset adds, and the sizes derived from them.
 import { TrmError } from "../errors.ts";
 
 export type PosEncoding = "rope" | "learned" | "none";
 export type TaskName = "sudoku" | "maze" | "arc" | "tokens";
 export const TASKS: readonly TaskName[] = ["sudoku", "maze", "arc", "tokens"];
+/** trm: one network for both levels (L_level); hrm: separate H_level and L_level stacks. */
+export type ModelFamily = "trm" | "hrm";
+export const FAMILIES: readonly ModelFamily[] = ["trm", "hrm"];
 
-/** The arch fields of the official config (config/arch/trm.yaml), as in all_config.yaml. */
+/**
+ * The arch fields of the official config (config/arch/trm.yaml), as in
+ * all_config.yaml. HRM (config/arch/hrm_v1.yaml) has the same fields but three,
+ * which its model fixes: puzzle_emb_len 0 (P = ceil(puzzle_emb_ndim / hidden)),
+ * no_ACT_continue false (its halting rule is q_halt > q_continue), and mlp_t
+ * false (TRM's copy of hrm.py has the option, on the same block).
+ */
 export interface ArchConfig {
+  family: ModelFamily; // not an official field: which model the arch.name names
   H_cycles: number;
   L_cycles: number;
-  H_layers: number; // ignored by the official model
+  H_layers: number; // HRM: layers of H_level; ignored by TRM
   L_layers: number;
   hidden_size: number;
   expansion: number;
@@ -98,6 +109,20 @@ export interface TensorSpec {
 export function expectedTensors(cfg: ModelConfig): TensorSpec[] {
   const d = dims(cfg);
   const a = cfg.arch;
+  const blocks = (level: "L" | "H", layers: number) => {
+    for (let i = 0; i < layers; i++) {
+      const p = `inner.${level}_level.layers.${i}`;
+      if (a.mlp_t) {
+        specs.push({ name: `${p}.mlp_t.gate_up_proj.weight`, shape: [2 * d.interT, d.positions] });
+        specs.push({ name: `${p}.mlp_t.down_proj.weight`, shape: [d.positions, d.interT] });
+      } else {
+        specs.push({ name: `${p}.self_attn.qkv_proj.weight`, shape: [3 * d.hidden, d.hidden] });
+        specs.push({ name: `${p}.self_attn.o_proj.weight`, shape: [d.hidden, d.hidden] });
+      }
+      specs.push({ name: `${p}.mlp.gate_up_proj.weight`, shape: [2 * d.inter, d.hidden] });
+      specs.push({ name: `${p}.mlp.down_proj.weight`, shape: [d.hidden, d.inter] });
+    }
+  };
   const specs: TensorSpec[] = [
     { name: "inner.H_init", shape: [d.hidden] },
     { name: "inner.L_init", shape: [d.hidden] },
@@ -108,18 +133,8 @@ export function expectedTensors(cfg: ModelConfig): TensorSpec[] {
   ];
   if (a.puzzle_emb_ndim > 0) specs.push({ name: "inner.puzzle_emb.weights", shape: [cfg.num_puzzle_identifiers, a.puzzle_emb_ndim] });
   if (a.pos_encodings === "learned") specs.push({ name: "inner.embed_pos.embedding_weight", shape: [d.positions, d.hidden] });
-  for (let i = 0; i < a.L_layers; i++) {
-    const p = `inner.L_level.layers.${i}`;
-    if (a.mlp_t) {
-      specs.push({ name: `${p}.mlp_t.gate_up_proj.weight`, shape: [2 * d.interT, d.positions] });
-      specs.push({ name: `${p}.mlp_t.down_proj.weight`, shape: [d.positions, d.interT] });
-    } else {
-      specs.push({ name: `${p}.self_attn.qkv_proj.weight`, shape: [3 * d.hidden, d.hidden] });
-      specs.push({ name: `${p}.self_attn.o_proj.weight`, shape: [d.hidden, d.hidden] });
-    }
-    specs.push({ name: `${p}.mlp.gate_up_proj.weight`, shape: [2 * d.inter, d.hidden] });
-    specs.push({ name: `${p}.mlp.down_proj.weight`, shape: [d.hidden, d.inter] });
-  }
+  if (a.family === "hrm") blocks("H", a.H_layers);
+  blocks("L", a.L_layers);
   return specs;
 }
 
@@ -139,6 +154,14 @@ function positiveInt(v: unknown, name: string, min = 1): number {
 export function validateConfig(cfg: ModelConfig): ModelConfig {
   const a = cfg.arch;
   if (!a || typeof a !== "object") bad("config has no arch section");
+  if (!FAMILIES.includes(a.family)) bad(`family must be ${FAMILIES.join(" or ")}, got ${JSON.stringify(a.family)}`);
+  if (a.family === "hrm") {
+    positiveInt(a.H_layers, "H_layers");
+    // what HierarchicalReasoningModel_ACTV1 fixes (see ArchConfig)
+    if (a.puzzle_emb_len !== 0) bad(`HRM has no puzzle_emb_len option (its puzzle positions are ceil(puzzle_emb_ndim / hidden)), got ${a.puzzle_emb_len}`);
+    if (a.no_ACT_continue !== false) bad("HRM halts on q_halt > q_continue: no_ACT_continue must be false");
+    if (!["rope", "learned"].includes(a.pos_encodings)) bad(`HRM supports pos_encodings rope or learned, got ${JSON.stringify(a.pos_encodings)}`);
+  }
   positiveInt(a.H_cycles, "H_cycles");
   positiveInt(a.L_cycles, "L_cycles");
   positiveInt(a.L_layers, "L_layers");

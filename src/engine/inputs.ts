@@ -3,7 +3,7 @@
 // request (not per network call), in float32 like the official code.
 import { TrmError } from "../errors.ts";
 import { type ModelConfig, dims } from "./config.ts";
-import type { Weights } from "./pack.ts";
+import { type InputWeights, matrixF32 } from "./pack.ts";
 import type { SequenceState } from "./recursion.ts";
 
 export interface Puzzle {
@@ -52,13 +52,13 @@ export function checkPuzzles(cfg: ModelConfig, inputs: unknown, puzzleIds: unkno
  * sqrt(H) · concat(puzzle_emb(id) zero-padded to P·H viewed (P, H), embed_tokens(tokens)),
  * with learned positions 0.707106781 · (emb + pos) before the scale.   // (P + seq, H)
  */
-export function inputEmbeddings(cfg: ModelConfig, w: Weights, puzzle: Puzzle): Float32Array {
+export function inputEmbeddings(cfg: ModelConfig, w: InputWeights, puzzle: Puzzle): Float32Array {
   const d = dims(cfg);
   const H = d.hidden;
   const x = new Float32Array(d.positions * H);
   if (w.puzzleEmb) {
     const ndim = cfg.arch.puzzle_emb_ndim;
-    x.set(w.puzzleEmb.subarray(puzzle.puzzleId * ndim, (puzzle.puzzleId + 1) * ndim), 0);
+    x.set(matrixF32(w.puzzleEmb.subarray(puzzle.puzzleId * ndim, (puzzle.puzzleId + 1) * ndim)), 0);
   }
   for (let i = 0; i < d.seqLen; i++) {
     const t = puzzle.tokens[i];
@@ -75,7 +75,7 @@ export function inputEmbeddings(cfg: ModelConfig, w: Weights, puzzle: Puzzle): F
 }
 
 /** A fresh carry (H_init / L_init broadcast over positions) and the input embeddings. */
-export function startSequence(cfg: ModelConfig, w: Weights, puzzle: Puzzle): SequenceState {
+export function startSequence(cfg: ModelConfig, w: InputWeights, puzzle: Puzzle): SequenceState {
   const { positions, hidden } = dims(cfg);
   const zH = new Float32Array(positions * hidden);
   const zL = new Float32Array(positions * hidden);

@@ -1,7 +1,11 @@
 // A model pack: model.json (config, task, checksum, provenance) plus
 // model.safetensors (the official state dict without the "_orig_mod.model." prefix).
 // Loading verifies the checksum and every tensor against the config, then
-// lays all weights out as float32 views into one flat buffer.
+// gives the weights as views into the pack's bytes wherever they are aligned:
+// a bf16 pack's matrices stay bf16 (Uint16Array of bits) for the bf16 kernels,
+// so nothing is widened to float32 but the few small vectors and tables the
+// inputs and the Q-head read. A network packs what it needs and keeps no view,
+// so the pack's bytes can be released after packing: one copy at a time.
 // An int8 pack stores the block's linear weights as I8 with a float32 scale
 // per output channel ("<name>_scale", shape [out]) and the rest as F32; it
 // loads as the dequantised float32 weights, which the int8 kernels quantise
@@ -20,9 +24,9 @@ export type PackDtype = "f32" | "bf16" | "int8";
 export const PACK_DTYPES: readonly PackDtype[] = ["f32", "bf16", "int8"];
 export const INT8_SCALE_SUFFIX = "_scale";
 
-/** The weights an int8 pack stores as int8: the linear layers of the L-level blocks (attention, MLP, MLP-T). */
+/** The weights an int8 pack stores as int8: the linear layers of the blocks (attention, MLP, MLP-T) of both levels. */
 export function isInt8Linear(name: string): boolean {
-  return /^inner\.L_level\.layers\.\d+\.(self_attn|mlp|mlp_t)\.\w+\.weight$/.test(name);
+  return /^inner\.[HL]_level\.layers\.\d+\.(self_attn|mlp|mlp_t)\.\w+\.weight$/.test(name);
 }
 
 /** The safetensors dtype a tensor has in a pack of this dtype. */
@@ -53,25 +57,47 @@ export interface PackManifest {
   provenance: Record<string, unknown>;
 }
 
-export interface LayerWeights {
-  qkv: Float32Array | null; // (3H, H) attention only
-  o: Float32Array | null; // (H, H) attention only
-  mlpTGateUp: Float32Array | null; // (2·It, P+seq) MLP-T only
-  mlpTDown: Float32Array | null; // (P+seq, It) MLP-T only
-  gateUp: Float32Array; // (2·I, H)
-  down: Float32Array; // (H, I)
+/** A weight matrix, row-major [out, in]: float32 values, or the bits of bfloat16 values (a bf16 pack's). */
+export type Matrix = Float32Array | Uint16Array;
+
+/** A matrix's values as float32 (bf16 widened exactly; f32 as it is). */
+export function matrixF32(m: Matrix): Float32Array {
+  return m instanceof Float32Array ? m : new Float32Array(Uint32Array.from(m, (b) => b << 16).buffer);
 }
 
-export interface Weights {
+export interface LayerWeights {
+  qkv: Matrix | null; // (3H, H) attention only
+  o: Matrix | null; // (H, H) attention only
+  mlpTGateUp: Matrix | null; // (2·It, P+seq) MLP-T only
+  mlpTDown: Matrix | null; // (P+seq, It) MLP-T only
+  gateUp: Matrix; // (2·I, H)
+  down: Matrix; // (H, I)
+}
+
+/** A block's weights, all float32 (what the reference and the bench's peers compute with). */
+export type LayerWeightsF32 = { [K in keyof LayerWeights]: null extends LayerWeights[K] ? Float32Array | null : Float32Array };
+
+export function layerF32(w: LayerWeights): LayerWeightsF32 {
+  const widen = (m: Matrix | null) => (m ? matrixF32(m) : null);
+  return { qkv: widen(w.qkv), o: widen(w.o), mlpTGateUp: widen(w.mlpTGateUp), mlpTDown: widen(w.mlpTDown), gateUp: matrixF32(w.gateUp), down: matrixF32(w.down) };
+}
+
+export type Level = "L" | "H";
+
+/** What the inputs and the Q-head read: small, always float32. */
+export interface InputWeights {
   HInit: Float32Array; // (H)
   LInit: Float32Array; // (H)
   embedTokens: Float32Array; // (V, H)
   embedPos: Float32Array | null; // (P+seq, H) learned positions only
-  puzzleEmb: Float32Array | null; // (ids, puzzle_emb_ndim)
-  lmHead: Float32Array; // (V, H)
+  puzzleEmb: Matrix | null; // (ids, puzzle_emb_ndim): one row per puzzle is read
   qHeadW: Float32Array; // (2, H): [halt, continue]
   qHeadB: Float32Array; // (2)
-  layers: LayerWeights[];
+}
+
+export interface Weights extends InputWeights {
+  lmHead: Matrix; // (V, H)
+  levels: Record<Level, LayerWeights[]>; // TRM: H is L (one network); HRM: H_level and L_level
 }
 
 export interface ModelPack {
@@ -82,7 +108,7 @@ export interface ModelPack {
 
 export function manifestConfig(m: PackManifest): ModelConfig {
   return validateConfig({
-    arch: m.arch,
+    arch: m.arch && { ...m.arch, family: m.arch.family ?? "trm" }, // packs from before HRM have no family
     seq_len: m.seq_len,
     vocab_size: m.vocab_size,
     num_puzzle_identifiers: m.num_puzzle_identifiers,
@@ -144,9 +170,22 @@ export async function loadPack(manifestJson: unknown, bytes: Uint8Array): Promis
   return { manifest, config, weights };
 }
 
+/** The tensors a network packs into its own memory (and so may stay bf16): block linears, lm_head, puzzle table. */
+function isMatrix(name: string): boolean {
+  return /^inner\.[HL]_level\./.test(name) || name === "inner.lm_head.weight" || name === "inner.puzzle_emb.weights";
+}
+
+/** t's data as a typed view when aligned (no copy), else copied. */
+function view<T extends Float32Array | Uint16Array>(t: RawTensor, make: new (b: ArrayBuffer, offset: number, length: number) => T, size: number): T {
+  const { buffer, byteOffset, byteLength } = t.data;
+  if (byteOffset % size === 0) return new make(buffer as ArrayBuffer, byteOffset, byteLength / size);
+  return new make(t.data.slice().buffer as ArrayBuffer, 0, byteLength / size);
+}
+
 /**
  * Checks that exactly the expected tensors are present with the expected
- * shapes and copies them, as float32, into one flat buffer of views.
+ * shapes and gives them as views: F32 as float32, BF16 matrices as bf16 bits,
+ * BF16 vectors and tables widened to float32 (other dtypes: float32 copies).
  */
 export function weightsFromTensors(
   config: ModelConfig,
@@ -157,42 +196,42 @@ export function weightsFromTensors(
   const expected = new Set(specs.map((s) => s.name));
   const extra = names.filter((n) => !expected.has(n));
   if (extra.length) throw new TrmError("bad_weights", `unexpected tensors for this config: ${extra.join(", ")}`);
-  const flat = new Float32Array(specs.reduce((n, s) => n + numel(s.shape), 0));
-  const views = new Map<string, Float32Array>();
-  let offset = 0;
+  const views = new Map<string, Matrix>();
   for (const spec of specs) {
     const t = get(spec.name);
     if (!t) throw new TrmError("bad_weights", `missing tensor ${spec.name} (shape [${spec.shape}])`);
     if (t.shape.length !== spec.shape.length || t.shape.some((s, i) => s !== spec.shape[i])) {
       throw new TrmError("bad_weights", `tensor ${spec.name} has shape [${t.shape}], the config needs [${spec.shape}]`);
     }
-    const view = flat.subarray(offset, offset + numel(spec.shape));
-    view.set(toFloat32(t));
-    views.set(spec.name, view);
-    offset += view.length;
+    if (t.dtype === "F32") views.set(spec.name, view(t, Float32Array, 4));
+    else if (t.dtype === "BF16" && isMatrix(spec.name)) views.set(spec.name, view(t, Uint16Array, 2));
+    else views.set(spec.name, toFloat32(t));
   }
   const v = (name: string) => views.get(name) ?? null;
   const must = (name: string) => views.get(name)!;
+  const f32 = (name: string) => must(name) as Float32Array; // not a matrix: float32 above
+  const level = (level: Level, layers: number) => Array.from({ length: layers }, (_, i) => {
+    const p = `inner.${level}_level.layers.${i}`;
+    return {
+      qkv: v(`${p}.self_attn.qkv_proj.weight`),
+      o: v(`${p}.self_attn.o_proj.weight`),
+      mlpTGateUp: v(`${p}.mlp_t.gate_up_proj.weight`),
+      mlpTDown: v(`${p}.mlp_t.down_proj.weight`),
+      gateUp: must(`${p}.mlp.gate_up_proj.weight`),
+      down: must(`${p}.mlp.down_proj.weight`),
+    };
+  });
+  const L = level("L", config.arch.L_layers);
   return {
-    HInit: must("inner.H_init"),
-    LInit: must("inner.L_init"),
-    embedTokens: must("inner.embed_tokens.embedding_weight"),
-    embedPos: v("inner.embed_pos.embedding_weight"),
+    HInit: f32("inner.H_init"),
+    LInit: f32("inner.L_init"),
+    embedTokens: f32("inner.embed_tokens.embedding_weight"),
+    embedPos: v("inner.embed_pos.embedding_weight") as Float32Array | null,
     puzzleEmb: v("inner.puzzle_emb.weights"),
     lmHead: must("inner.lm_head.weight"),
-    qHeadW: must("inner.q_head.weight"),
-    qHeadB: must("inner.q_head.bias"),
-    layers: Array.from({ length: config.arch.L_layers }, (_, i) => {
-      const p = `inner.L_level.layers.${i}`;
-      return {
-        qkv: v(`${p}.self_attn.qkv_proj.weight`),
-        o: v(`${p}.self_attn.o_proj.weight`),
-        mlpTGateUp: v(`${p}.mlp_t.gate_up_proj.weight`),
-        mlpTDown: v(`${p}.mlp_t.down_proj.weight`),
-        gateUp: must(`${p}.mlp.gate_up_proj.weight`),
-        down: must(`${p}.mlp.down_proj.weight`),
-      };
-    }),
+    qHeadW: f32("inner.q_head.weight"),
+    qHeadB: f32("inner.q_head.bias"),
+    levels: { L, H: config.arch.family === "hrm" ? level("H", config.arch.H_layers) : L },
   };
 }
 

@@ -1,10 +1,14 @@
-// The TRM recursion (official trm.py, TinyRecursiveReasoningModel_ACTV1):
-// every supervision step runs H_cycles times
-//   { L_cycles times z_L = net(z_L, z_H + x);  z_H = net(z_H, z_L) }
+// The recursion of TRM (official trm.py, TinyRecursiveReasoningModel_ACTV1)
+// and HRM (hrm_act_v1.py, HierarchicalReasoningModel_ACTV1): every
+// supervision step runs H_cycles times
+//   { L_cycles times z_L = L_level(z_L, z_H + x);  z_H = H_level(z_H, z_L) }
 // then reads the answer from z_H (lm_head) and the halting logits from its
 // first position (q_head). The carry (z_H, z_L) persists across steps.
-// Network implementations (scalar reference, WASM SIMD) supply `net`.
+// HRM's two levels are separate stacks of blocks; TRM is the case where both
+// levels are the same network. Network implementations (scalar reference,
+// WASM SIMD) supply the levels.
 import type { ModelConfig } from "./config.ts";
+import type { Level } from "./pack.ts";
 import { type Puzzle } from "./inputs.ts";
 
 /** One sequence's carry and input, kept outside any network between steps. */
@@ -33,21 +37,25 @@ export interface Network<T> {
   start(puzzle: Puzzle): SequenceState;
   /** Copies the sequences into working buffers. */
   load(batch: SequenceState[]): { zH: T; zL: T; x: T };
-  /** z = L_level(z, a + b): z + (a + b), then every block. */
-  update(z: T, a: T, b?: T): void;
+  /** z = level(z, a + b): z + (a + b), then every block of that level. */
+  update(level: Level, z: T, a: T, b?: T): void;
   /** lm_head on the token positions of z_H; q_head on position 0. */
   readout(zH: T): Readout;
   /** Copies the carries back into the sequences. */
   store(batch: SequenceState[]): void;
 }
 
+export interface StepOptions {
+  hCycles?: number; // high-level cycles per step; default H_cycles as trained
+}
+
 /** One supervision step for a batch, in place on the sequences' carries. */
-export function supervisionStep<T>(net: Network<T>, batch: SequenceState[]): Readout {
+export function supervisionStep<T>(net: Network<T>, batch: SequenceState[], opts: StepOptions = {}): Readout {
   const { H_cycles, L_cycles } = net.config.arch;
   const { zH, zL, x } = net.load(batch);
-  for (let h = 0; h < H_cycles; h++) {
-    for (let l = 0; l < L_cycles; l++) net.update(zL, zH, x); // z_L = net(z_L, z_H + x)
-    net.update(zH, zL); // z_H = net(z_H, z_L)
+  for (let h = 0; h < (opts.hCycles ?? H_cycles); h++) {
+    for (let l = 0; l < L_cycles; l++) net.update("L", zL, zH, x); // z_L = L_level(z_L, z_H + x)
+    net.update("H", zH, zL); // z_H = H_level(z_H, z_L)
   }
   const out = net.readout(zH);
   net.store(batch);
@@ -74,9 +82,10 @@ export interface StepReport {
  * Runs up to maxSteps supervision steps, yielding after each. "fixed" is the
  * official evaluation (every sequence runs all steps); "adaptive" stops a
  * sequence at its first step whose Q-head says halt (q_halt > 0, or
- * q_halt > q_continue when the model was trained with the continue loss).
+ * q_halt > q_continue when the model was trained with the continue loss, as
+ * every HRM is).
  */
-export function* recurse<T>(net: Network<T>, puzzles: Puzzle[], maxSteps: number, halt: HaltMode): Generator<StepReport> {
+export function* recurse<T>(net: Network<T>, puzzles: Puzzle[], maxSteps: number, halt: HaltMode, opts: StepOptions = {}): Generator<StepReport> {
   const states = puzzles.map((p) => net.start(p));
   const last: SequenceStep[] = [];
   const wantsHalt = (qHalt: number, qContinue: number) => (net.config.arch.no_ACT_continue ? qHalt > 0 : qHalt > qContinue);
@@ -85,7 +94,7 @@ export function* recurse<T>(net: Network<T>, puzzles: Puzzle[], maxSteps: number
     if (active.length === 0) return;
     for (let g = 0; g < active.length; g += net.maxBatch) {
       const group = active.slice(g, g + net.maxBatch);
-      const out = supervisionStep(net, group.map((i) => states[i]));
+      const out = supervisionStep(net, group.map((i) => states[i]), opts);
       group.forEach((i, j) => {
         const qHalt = out.qHalt[j];
         const qContinue = out.qContinue[j];

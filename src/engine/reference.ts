@@ -1,9 +1,10 @@
-// The scalar reference: the whole TRM network on Float32Array, written to be
-// obviously correct rather than fast (dot products accumulate in float64).
-// It is the oracle the WASM kernels are tested against.
+// The scalar reference: the whole TRM / HRM network on Float32Array, written
+// to be obviously correct rather than fast (dot products accumulate in
+// float64). It is the oracle the WASM kernels are tested against. bf16
+// matrices are widened to float32 once, here (exactly).
 import { type ModelConfig, dims } from "./config.ts";
 import { ropeTables, startSequence, type Puzzle } from "./inputs.ts";
-import type { LayerWeights, Weights } from "./pack.ts";
+import { type LayerWeightsF32, type Level, type Weights, layerF32, matrixF32 } from "./pack.ts";
 import { INT8_ACTIVATION_LEVELS, INT8_WEIGHT_LEVELS, quantizeRows } from "./quantize.ts";
 import type { Network, Readout, SequenceState } from "./recursion.ts";
 
@@ -111,12 +112,17 @@ export class ReferenceNetwork implements Network<Float32Array> {
   readonly config: ModelConfig;
   readonly weights: Weights;
   readonly maxBatch = Infinity; // plain arrays: no working-memory bound
+  private readonly levels: Record<Level, LayerWeightsF32[]>;
+  private readonly lmHead: Float32Array; // (V, H)
   private readonly rope: { cos: Float32Array; sin: Float32Array } | null;
   private ws: { zH: Float32Array; zL: Float32Array; x: Float32Array } | null = null;
 
   constructor(config: ModelConfig, weights: Weights) {
     this.config = config;
     this.weights = weights;
+    const L = weights.levels.L.map(layerF32);
+    this.levels = { L, H: weights.levels.H === weights.levels.L ? L : weights.levels.H.map(layerF32) };
+    this.lmHead = matrixF32(weights.lmHead);
     this.rope = config.arch.pos_encodings === "rope" && !config.arch.mlp_t ? ropeTables(config) : null;
   }
 
@@ -144,18 +150,18 @@ export class ReferenceNetwork implements Network<Float32Array> {
     this.ws = null;
   }
 
-  update(z: Float32Array, a: Float32Array, b?: Float32Array): void {
+  update(level: Level, z: Float32Array, a: Float32Array, b?: Float32Array): void {
     const { positions, hidden } = dims(this.config);
     const n = positions * hidden;
     for (let i = 0; i < z.length; i++) z[i] += b ? Math.fround(a[i] + b[i]) : a[i];
     for (let s = 0; s < z.length / n; s++) {
       const h = z.subarray(s * n, (s + 1) * n);
-      for (const layer of this.weights.layers) this.block(h, layer);
+      for (const layer of this.levels[level]) this.block(h, layer);
     }
   }
 
   /** Post-norm block: h = norm(h + mix(h)); h = norm(h + mlp(h)), mix = attention or MLP-T. */
-  private block(h: Float32Array, w: LayerWeights): void {
+  private block(h: Float32Array, w: LayerWeightsF32): void {
     const { positions: L, hidden: H, heads, headDim: d, inter, interT } = dims(this.config);
     const eps = this.config.rms_norm_eps;
     if (this.config.arch.mlp_t) {
@@ -187,7 +193,7 @@ export class ReferenceNetwork implements Network<Float32Array> {
     const out: Readout = { logits: [], qHalt: new Float32Array(batch), qContinue: new Float32Array(batch) };
     for (let b = 0; b < batch; b++) {
       const z = zH.subarray(b * positions * H, (b + 1) * positions * H);
-      out.logits.push(linear(z.subarray(P * H), seqLen, H, w.lmHead, vocab));
+      out.logits.push(linear(z.subarray(P * H), seqLen, H, this.lmHead, vocab));
       const q = linear(z.subarray(0, H), 1, H, w.qHeadW, 2);
       out.qHalt[b] = q[0] + w.qHeadB[0];
       out.qContinue[b] = q[1] + w.qHeadB[1];

@@ -1,15 +1,20 @@
-// The TRM network on the WASM SIMD kernels. Linear weights are packed into
-// GEMM panels once, at construction; activations live in the same memory
-// and are sized for the largest batch seen so far. With linear dtype "int8"
-// the block's linear layers (qkv, o, the MLPs) run on the int8 kernels
-// (gemm_i8.ts: weights per output channel, activations per row); attention
-// scores, norms, lm_head and q_head stay float32. Everything here runs
-// synchronously inside one supervision step (see recursion.ts), so requests
-// interleaving at awaits never see each other's buffers half-written.
+// The TRM / HRM network on the WASM SIMD kernels. Linear weights are packed
+// into GEMM panels once, at construction, in the dtype they come in: f32
+// panels (gemm.ts), or bf16 panels (gemm_bf16.ts) for a bf16 pack, widened
+// in registers, so a bf16 model takes half the memory. Activations live in
+// the same memory and are sized for the largest batch seen so far. With
+// linear dtype "int8" the block's linear layers (qkv, o, the MLPs) run on the
+// int8 kernels (gemm_i8.ts: weights per output channel, activations per row);
+// attention scores, norms, lm_head and q_head stay float32 (lm_head bf16 in a
+// bf16 pack). The network keeps no view of the weights it was given (only
+// copies of the small input tables), so the pack's bytes can be released
+// once it is built. Everything here runs synchronously inside one
+// supervision step (see recursion.ts), so requests interleaving at awaits
+// never see each other's buffers half-written.
 import { type Dims, type ModelConfig, dims } from "./config.ts";
 import { ropeTables, startSequence, type Puzzle } from "./inputs.ts";
 import { Arena, ensureMemory, instantiateKernels, type Kernels } from "./kernels.ts";
-import type { Weights } from "./pack.ts";
+import { type InputWeights, type LayerWeights, type Level, type Matrix, type Weights, matrixF32 } from "./pack.ts";
 import type { Network, Readout, SequenceState } from "./recursion.ts";
 
 // Rows of the channel MLP per GEMM: bounds its (rows, 2·inter) scratch.
@@ -22,14 +27,19 @@ const MAX_BATCH_POSITIONS = 2048;
 export type LinearDtype = "f32" | "int8";
 export const LINEAR_DTYPES: readonly LinearDtype[] = ["f32", "int8"];
 
-// Packed weights are f32 panels (gemm.ts) or int8 panels (gemm_i8.ts), per linearDtype.
+/** A weight packed for one of the GEMM kernels. */
+interface Packed {
+  ptr: number;
+  kind: "f32" | "bf16" | "int8";
+}
+
 interface PackedLayer {
-  qkv: number; // panels of qkv_projᵀ (H, 3H)
-  o: number; // o_projᵀ (H, H)
-  mlpTGateUp: number; // (P+seq, 2·It), gate/up panel pairs for gemm_swiglu
-  mlpTDown: number; // (It, P+seq)
-  gateUp: number; // (H, 2·I), gate/up panel pairs for gemm_swiglu
-  down: number; // (I, H)
+  qkv: Packed | null; // panels of qkv_projᵀ (H, 3H)
+  o: Packed | null; // o_projᵀ (H, H)
+  mlpTGateUp: Packed | null; // (P+seq, 2·It), gate/up panel pairs for gemm_swiglu
+  mlpTDown: Packed | null; // (It, P+seq)
+  gateUp: Packed; // (H, 2·I), gate/up panel pairs for gemm_swiglu
+  down: Packed; // (I, H)
 }
 
 interface Activations {
@@ -54,12 +64,12 @@ export class WasmNetwork implements Network<number> {
   readonly config: ModelConfig;
   readonly maxBatch: number;
   readonly linearDtype: LinearDtype;
-  private readonly weights: Weights;
+  private readonly inputs: InputWeights; // copies: no view of the pack survives construction
   private readonly d: Dims;
   private readonly k: Kernels;
   private readonly memory: WebAssembly.Memory;
-  private readonly layers: PackedLayer[];
-  private readonly lmHead: number; // panels of lm_headᵀ (H, V)
+  private readonly levels: Record<Level, PackedLayer[]>; // TRM: H is L
+  private readonly lmHead: Packed; // panels of lm_headᵀ (H, V)
   private readonly rope: { cos: number; sin: number } | null; // (P+seq, d) each
   private readonly activationBase: number;
   private act: Activations | null = null;
@@ -68,7 +78,11 @@ export class WasmNetwork implements Network<number> {
   constructor(module: WebAssembly.Module, config: ModelConfig, weights: Weights, linearDtype: LinearDtype = "f32") {
     this.config = config;
     this.linearDtype = linearDtype;
-    this.weights = weights;
+    const w = weights;
+    this.inputs = {
+      HInit: w.HInit.slice(), LInit: w.LInit.slice(), embedTokens: w.embedTokens.slice(), embedPos: w.embedPos?.slice() ?? null,
+      puzzleEmb: w.puzzleEmb?.slice() ?? null, qHeadW: w.qHeadW.slice(), qHeadB: w.qHeadB.slice(),
+    };
     this.d = dims(config);
     this.maxBatch = Math.max(1, Math.floor(MAX_BATCH_POSITIONS / this.d.positions));
     const { kernels, memory } = instantiateKernels(module);
@@ -77,34 +91,44 @@ export class WasmNetwork implements Network<number> {
     const arena = new Arena(kernels.heap_base());
     const { hidden: H, positions: L, inter, interT, vocab } = this.d;
 
-    // Raw weights go to a staging area at the end of the arena, then are packed below it.
-    const stage = (w: Float32Array, bytes: number, packInto: (staging: number, out: number) => void): number => {
-      const out = arena.alloc(Math.ceil(bytes / 4));
+    // The raw weight goes to a staging area at the end of the arena and is packed below it.
+    const stage = (m: Matrix, kind: Packed["kind"], bytes: number, packInto: (staging: number, out: number) => void): Packed => {
+      const ptr = arena.alloc(Math.ceil(bytes / 4));
       const staging = arena.end;
-      ensureMemory(memory, staging + w.byteLength);
-      this.f32().set(w, staging / 4);
-      packInto(staging, out);
-      return out;
+      ensureMemory(memory, staging + m.byteLength);
+      if (m instanceof Float32Array) new Float32Array(memory.buffer, staging, m.length).set(m);
+      else new Uint16Array(memory.buffer, staging, m.length).set(m);
+      packInto(staging, ptr);
+      return { ptr, kind };
     };
-    const int8 = linearDtype === "int8";
-    const packF32 = (w: Float32Array, n: number, kdim: number): number =>
-      stage(w, 4 * kernels.packed_len(kdim, n), (src, out) => kernels.pack_nk(src, n, kdim, kdim, out));
-    const pack = (w: Float32Array, n: number, kdim: number): number =>
-      int8 ? stage(w, kernels.packed_i8_bytes(kdim, n), (src, out) => kernels.pack_nk_i8(src, n, kdim, kdim, out)) : packF32(w, n, kdim);
+    const k = kernels;
+    // W (n, kdim) as B = Wᵀ in the dtype it comes in, or int8 for the block's layers when asked.
+    const pack = (m: Matrix, n: number, kdim: number, int8 = linearDtype === "int8"): Packed => {
+      if (int8) return stage(matrixF32(m), "int8", k.packed_i8_bytes(kdim, n), (src, out) => k.pack_nk_i8(src, n, kdim, kdim, out));
+      if (m instanceof Uint16Array) return stage(m, "bf16", k.packed_bf16_bytes(kdim, n), (src, out) => k.pack_nk_bf16(src, n, kdim, kdim, out));
+      return stage(m, "f32", 4 * k.packed_len(kdim, n), (src, out) => k.pack_nk(src, n, kdim, kdim, out));
+    };
     // A fused gate_up weight (2·inter, kdim) in panel pairs for gemm_swiglu.
-    const packSwiglu = (w: Float32Array, inter: number, kdim: number): number =>
-      int8
-        ? stage(w, kernels.packed_swiglu_i8_bytes(kdim, inter), (src, out) => kernels.pack_swiglu_i8(src, inter, kdim, kdim, out))
-        : stage(w, 4 * kernels.packed_swiglu_len(kdim, inter), (src, out) => kernels.pack_swiglu(src, inter, kdim, kdim, out));
-    this.layers = weights.layers.map((lw) => ({
-      qkv: lw.qkv ? pack(lw.qkv, 3 * H, H) : 0,
-      o: lw.o ? pack(lw.o, H, H) : 0,
-      mlpTGateUp: lw.mlpTGateUp ? packSwiglu(lw.mlpTGateUp, interT, L) : 0,
-      mlpTDown: lw.mlpTDown ? pack(lw.mlpTDown, L, interT) : 0,
+    const packSwiglu = (m: Matrix, inter: number, kdim: number): Packed => {
+      if (linearDtype === "int8") {
+        return stage(matrixF32(m), "int8", k.packed_swiglu_i8_bytes(kdim, inter), (src, out) => k.pack_swiglu_i8(src, inter, kdim, kdim, out));
+      }
+      if (m instanceof Uint16Array) {
+        return stage(m, "bf16", k.packed_swiglu_bf16_bytes(kdim, inter), (src, out) => k.pack_swiglu_bf16(src, inter, kdim, kdim, out));
+      }
+      return stage(m, "f32", 4 * k.packed_swiglu_len(kdim, inter), (src, out) => k.pack_swiglu(src, inter, kdim, kdim, out));
+    };
+    const level = (layers: LayerWeights[]): PackedLayer[] => layers.map((lw) => ({
+      qkv: lw.qkv ? pack(lw.qkv, 3 * H, H) : null,
+      o: lw.o ? pack(lw.o, H, H) : null,
+      mlpTGateUp: lw.mlpTGateUp ? packSwiglu(lw.mlpTGateUp, interT, L) : null,
+      mlpTDown: lw.mlpTDown ? pack(lw.mlpTDown, L, interT) : null,
       gateUp: packSwiglu(lw.gateUp, inter, H),
       down: pack(lw.down, H, inter),
     }));
-    this.lmHead = packF32(weights.lmHead, vocab, H); // float32 always: the answer's logits
+    const lLevel = level(w.levels.L);
+    this.levels = { L: lLevel, H: w.levels.H === w.levels.L ? lLevel : level(w.levels.H) };
+    this.lmHead = pack(w.lmHead, vocab, H, false); // never int8: the answer's logits
     if (config.arch.pos_encodings === "rope" && !config.arch.mlp_t) {
       const tables = ropeTables(config);
       const cos = arena.alloc(tables.cos.length);
@@ -168,7 +192,7 @@ export class WasmNetwork implements Network<number> {
   }
 
   start(puzzle: Puzzle): SequenceState {
-    return startSequence(this.config, this.weights, puzzle);
+    return startSequence(this.config, this.inputs, puzzle);
   }
 
   load(batch: SequenceState[]) {
@@ -194,7 +218,7 @@ export class WasmNetwork implements Network<number> {
     });
   }
 
-  update(z: number, a: number, b?: number): void {
+  update(level: Level, z: number, a: number, b?: number): void {
     const act = this.act!;
     const n = this.batchSize * this.d.positions * this.d.hidden;
     if (b !== undefined) {
@@ -203,7 +227,7 @@ export class WasmNetwork implements Network<number> {
     } else {
       this.k.add(z, z, a, n);
     }
-    for (const layer of this.layers) this.block(z, layer);
+    for (const layer of this.levels[level]) this.block(z, layer);
   }
 
   /** Post-norm block over the whole batch: h = norm(h + mix(h)); h = norm(h + mlp(h)). */
@@ -217,15 +241,15 @@ export class WasmNetwork implements Network<number> {
       const hs = h + s * L * H * 4; // (L, H)
       if (this.config.arch.mlp_t) {
         k.transpose(hs, L, H, H, a.tT, L); // (H, L)
-        this.gemmSwiglu(H, interT, L, a.tT, L, w.mlpTGateUp, a.actT, interT);
-        this.gemm(H, L, interT, a.actT, interT, w.mlpTDown, a.tT, L, true); // tT += mlp_t(tT)
+        this.gemmSwiglu(H, interT, L, a.tT, L, w.mlpTGateUp!, a.actT, interT);
+        this.gemm(H, L, interT, a.actT, interT, w.mlpTDown!, a.tT, L, true); // tT += mlp_t(tT)
         k.rms_norm_rows(a.tT, H, L, L, eps);
         k.transpose(a.tT, H, L, L, hs, H);
       } else {
-        this.gemm(L, 3 * H, H, hs, H, w.qkv, a.qkv, 3 * H, false);
+        this.gemm(L, 3 * H, H, hs, H, w.qkv!, a.qkv, 3 * H, false);
         if (this.rope) k.rope(a.qkv, L, L, 3 * H, heads, headDim, this.rope.cos, this.rope.sin);
         k.attention(a.qkv, L, heads, headDim, a.attn, a.kpack, a.vpack, a.scores);
-        this.gemm(L, H, H, a.attn, H, w.o, hs, H, true); // h += o_proj(attn)
+        this.gemm(L, H, H, a.attn, H, w.o!, hs, H, true); // h += o_proj(attn)
       }
     }
     if (!this.config.arch.mlp_t) k.rms_norm_rows(h, rows, H, H, eps);
@@ -238,26 +262,28 @@ export class WasmNetwork implements Network<number> {
     k.rms_norm_rows(h, rows, H, H, eps);
   }
 
-  /** C (m, n) = A (m, kdim) · packed weight (+= when accumulating), in the block's linear dtype. */
-  private gemm(m: number, n: number, kdim: number, a: number, lda: number, w: number, c: number, ldc: number, accumulate: boolean): void {
-    if (this.linearDtype === "int8") this.k.gemm_i8(m, n, kdim, a, lda, w, c, ldc, accumulate, this.act!.quantized);
-    else this.k.gemm(m, n, kdim, a, lda, w, c, ldc, accumulate);
+  /** C (m, n) = A (m, kdim) · packed weight (+= when accumulating), on the weight's kernel. */
+  private gemm(m: number, n: number, kdim: number, a: number, lda: number, w: Packed, c: number, ldc: number, accumulate: boolean): void {
+    if (w.kind === "int8") this.k.gemm_i8(m, n, kdim, a, lda, w.ptr, c, ldc, accumulate, this.act!.quantized);
+    else if (w.kind === "bf16") this.k.gemm_bf16(m, n, kdim, a, lda, w.ptr, c, ldc, accumulate);
+    else this.k.gemm(m, n, kdim, a, lda, w.ptr, c, ldc, accumulate);
   }
 
-  /** out (m, inter) = silu(A·Gᵀ)·(A·Uᵀ), in the block's linear dtype. */
-  private gemmSwiglu(m: number, inter: number, kdim: number, a: number, lda: number, w: number, out: number, ldo: number): void {
-    if (this.linearDtype === "int8") this.k.gemm_swiglu_i8(m, inter, kdim, a, lda, w, out, ldo, this.act!.quantized);
-    else this.k.gemm_swiglu(m, inter, kdim, a, lda, w, out, ldo);
+  /** out (m, inter) = silu(A·Gᵀ)·(A·Uᵀ), on the weight's kernel. */
+  private gemmSwiglu(m: number, inter: number, kdim: number, a: number, lda: number, w: Packed, out: number, ldo: number): void {
+    if (w.kind === "int8") this.k.gemm_swiglu_i8(m, inter, kdim, a, lda, w.ptr, out, ldo, this.act!.quantized);
+    else if (w.kind === "bf16") this.k.gemm_swiglu_bf16(m, inter, kdim, a, lda, w.ptr, out, ldo);
+    else this.k.gemm_swiglu(m, inter, kdim, a, lda, w.ptr, out, ldo);
   }
 
   readout(zH: number): Readout {
     const a = this.act!;
     const { positions: L, hidden: H, puzzleLen: P, seqLen, vocab } = this.d;
-    const w = this.weights;
+    const w = this.inputs;
     const out: Readout = { logits: [], qHalt: new Float32Array(this.batchSize), qContinue: new Float32Array(this.batchSize) };
     for (let b = 0; b < this.batchSize; b++) {
       const z = zH + b * L * H * 4;
-      this.k.gemm(seqLen, vocab, H, z + P * H * 4, H, this.lmHead, a.logits, vocab, false);
+      this.gemm(seqLen, vocab, H, z + P * H * 4, H, this.lmHead, a.logits, vocab, false);
       const mem = this.f32();
       out.logits.push(mem.slice(a.logits / 4, a.logits / 4 + seqLen * vocab));
       const z0 = mem.subarray(z / 4, z / 4 + H); // position 0

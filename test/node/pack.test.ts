@@ -6,7 +6,7 @@ import { describe, expect, test } from "vitest";
 import { convert, readStateDict } from "../../src/convert/convert.ts";
 import { checkPuzzles } from "../../src/engine/inputs.ts";
 import { nodeKernelModule } from "../../src/engine/node.ts";
-import { type ModelPack, loadPack, sha256Hex } from "../../src/engine/pack.ts";
+import { type ModelPack, loadPack, matrixF32, sha256Hex } from "../../src/engine/pack.ts";
 import { recurse } from "../../src/engine/recursion.ts";
 import { type LinearDtype, WasmNetwork } from "../../src/engine/wasm-network.ts";
 import { linearDtypeFor } from "../../src/solver.ts";
@@ -89,8 +89,12 @@ describe("convert", () => {
     expect(bf16.safetensors.byteLength).toBeLessThan(f32.safetensors.byteLength * 0.51);
     const full = await loadPack(f32.manifest, f32.safetensors);
     const half = await loadPack(bf16.manifest, bf16.safetensors);
-    const rounded = toFloat32({ dtype: "BF16", shape: [full.weights.lmHead.length], data: toBFloat16(full.weights.lmHead) });
-    expect(Array.from(half.weights.lmHead)).toEqual(Array.from(rounded));
+    const rounded = toFloat32({ dtype: "BF16", shape: [full.weights.lmHead.length], data: toBFloat16(matrixF32(full.weights.lmHead)) });
+    // the matrices stay bf16 (bits) for the bf16 kernels; only the small input tables are widened
+    expect(half.weights.lmHead).toBeInstanceOf(Uint16Array);
+    expect(half.weights.levels.L[0].qkv).toBeInstanceOf(Uint16Array);
+    expect(half.weights.embedTokens).toBeInstanceOf(Float32Array);
+    expect(Array.from(matrixF32(half.weights.lmHead))).toEqual(Array.from(rounded));
     // a pack whose manifest claims another dtype is refused
     await expect(loadPack({ ...bf16.manifest, weights: { ...bf16.manifest.weights, dtype: "f32" } }, bf16.safetensors)).rejects.toThrow(/is BF16, model.json says f32/);
   });
@@ -110,9 +114,9 @@ describe("convert", () => {
 
     const full = await loadPack(f32.manifest, f32.safetensors);
     const quant = await loadPack(int8.manifest, int8.safetensors);
-    expect(Array.from(quant.weights.lmHead)).toEqual(Array.from(full.weights.lmHead));
+    expect(Array.from(matrixF32(quant.weights.lmHead))).toEqual(Array.from(matrixF32(full.weights.lmHead)));
     const scale = toFloat32(tensors.get(`${down}_scale`)!);
-    const [w, wq] = [full.weights.layers[0].down, quant.weights.layers[0].down];
+    const [w, wq] = [matrixF32(full.weights.levels.L[0].down), matrixF32(quant.weights.levels.L[0].down)];
     for (let i = 0; i < w.length; i++) expect(Math.abs(wq[i] - w[i])).toBeLessThanOrEqual(scale[Math.floor(i / cols)] * 0.5 * (1 + 1e-6));
 
     // The kernels quantise the dequantised weights back to the stored integers:
@@ -165,7 +169,9 @@ describe("convert", () => {
   test("config interpolation, defaults and the model name check", async () => {
     const interpolated = await convertGolden({ configYaml: configYaml.replace("puzzle_emb_ndim: 64", "puzzle_emb_ndim: ${.hidden_size}") });
     expect(interpolated.manifest.arch.puzzle_emb_ndim).toBe(64);
-    await expect(convertGolden({ configYaml: configYaml.replace("recursive_reasoning.trm@", "recursive_reasoning.hrm@") })).rejects.toThrow(/only recursive_reasoning.trm@TinyRecursiveReasoningModel_ACTV1/);
+    await expect(convertGolden({ configYaml: configYaml.replace("recursive_reasoning.trm@", "recursive_reasoning.transformer@") })).rejects.toThrow(/supported: recursive_reasoning.trm@TinyRecursiveReasoningModel_ACTV1, hrm.hrm_act_v1@/);
+    await expect(convertGolden({ configYaml: configYaml.replace("recursive_reasoning.trm@TinyRecursiveReasoningModel_ACTV1", "hrm.hrm_act_v1@HierarchicalReasoningModel_ACTV1") }))
+      .rejects.toThrow(/is HRM, but the checkpoint has no inner.H_level tensors \(TRM\)/);
     await expect(convertGolden({ configYaml: "arch: [" })).rejects.toThrow(/not valid YAML/);
     await expect(convertGolden({ configYaml: configYaml.replace(/^ {2}H_cycles: 3\n/m, "") })).rejects.toThrow(/arch is missing H_cycles/);
     await expect(convertGolden({ configYaml: configYaml.replace("pos_encodings: rope", "pos_encodings: alibi") })).rejects.toThrow(/pos_encodings must be rope, learned or none/);
