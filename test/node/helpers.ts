@@ -64,6 +64,8 @@ export function readExpected(c: ParityCase): Expected {
 export interface Agreement {
   predMismatches: number;
   haltSignMismatches: number;
+  continueSignMismatches: number;
+  haltRuleMismatches: number; // q_halt > q_continue (HRM's halting rule, and TRM's with the continue loss)
   haltedMismatches: number;
   maxLogitDiff: number;
   maxQDiff: number;
@@ -72,13 +74,18 @@ export interface Agreement {
 
 /** Compares `got` steps with the expected ones (only steps present in both). */
 export function compareSteps(expected: ExpectedStep[], got: ExpectedStep[]): Agreement {
-  const a: Agreement = { predMismatches: 0, haltSignMismatches: 0, haltedMismatches: 0, maxLogitDiff: 0, maxQDiff: 0, stepsCompared: 0 };
+  const a: Agreement = {
+    predMismatches: 0, haltSignMismatches: 0, continueSignMismatches: 0, haltRuleMismatches: 0, haltedMismatches: 0, maxLogitDiff: 0, maxQDiff: 0, stepsCompared: 0,
+  };
   for (const g of got) {
     const e = expected.find((s) => s.step === g.step);
     if (!e) continue;
     a.stepsCompared++;
     e.q_halt_logits.forEach((q, b) => {
+      const qc = e.q_continue_logits[b];
       if (q > 0 !== g.q_halt_logits[b] > 0) a.haltSignMismatches++;
+      if (qc > 0 !== g.q_continue_logits[b] > 0) a.continueSignMismatches++;
+      if (q > qc !== g.q_halt_logits[b] > g.q_continue_logits[b]) a.haltRuleMismatches++;
       a.maxQDiff = Math.max(a.maxQDiff, Math.abs(q - g.q_halt_logits[b]), Math.abs(e.q_continue_logits[b] - g.q_continue_logits[b]));
       if (e.halted[b] !== g.halted[b]) a.haltedMismatches++;
     });

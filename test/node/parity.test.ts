@@ -1,7 +1,10 @@
-// Parity with the official PyTorch implementation: every case goes through
-// `trm convert` + `trm run` (WASM engine, all 16 steps) and, for the first
-// steps, through the scalar reference engine in-process.
-import { existsSync, mkdtempSync, writeFileSync } from "node:fs";
+// Parity with the official PyTorch implementation (TRM and HRM cases alike,
+// told apart by the converter): every case goes through `trm convert` +
+// `trm run` (WASM engine, all 16 steps) and, for the first steps, through the
+// scalar reference engine in-process. Its bf16 conversion must run on the
+// bf16-resident kernels to the same outputs as the f32 pack of the same
+// (bf16-rounded) weights.
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, test } from "vitest";
@@ -26,10 +29,12 @@ describe.each(parityCases())("parity $name", (c) => {
   const pack = join(work, c.name);
   let wasmSteps: ExpectedStep[] = [];
 
+  const dataset = join(c.dir, "dataset.json");
+  const convert = (checkpoint: string, out: string, ...flags: string[]) =>
+    trm(["convert", checkpoint, "--config", join(c.dir, "all_config.yaml"), ...(existsSync(dataset) ? ["--dataset", dataset] : []), ...flags, "--out", out]);
+
   test("trm convert + trm run (WASM) match the official outputs at every step", async () => {
-    const dataset = join(c.dir, "dataset.json");
-    const conv = await trm(["convert", join(c.dir, "checkpoint.pt"), "--config", join(c.dir, "all_config.yaml"),
-      ...(existsSync(dataset) ? ["--dataset", dataset] : []), "--out", pack]);
+    const conv = await convert(join(c.dir, "checkpoint.pt"), pack);
     expect(conv.code, conv.stderr).toBe(0);
 
     const input = join(work, `${c.name}.input.json`);
@@ -40,11 +45,13 @@ describe.each(parityCases())("parity $name", (c) => {
     wasmSteps = got;
 
     const a = compareSteps(expected.steps, got);
-    console.log(`${c.name} (wasm): ${a.stepsCompared} steps, max |logit diff| ${a.maxLogitDiff.toExponential(2)}, max |q diff| ${a.maxQDiff.toExponential(2)}, pred mismatches ${a.predMismatches}, q_halt sign mismatches ${a.haltSignMismatches}`);
+    console.log(`${c.name} (wasm, ${JSON.parse(readFileSync(join(pack, "model.json"), "utf8")).arch.family}): ${a.stepsCompared} steps, max |logit diff| ${a.maxLogitDiff.toExponential(2)}, max |q diff| ${a.maxQDiff.toExponential(2)}, pred mismatches ${a.predMismatches}, q_halt / q_continue sign mismatches ${a.haltSignMismatches} / ${a.continueSignMismatches}, q_halt > q_continue mismatches ${a.haltRuleMismatches}`);
     expect(got.length).toBe(expected.steps.length);
     expect(a.stepsCompared).toBe(16);
     expect(a.predMismatches).toBe(0);
     expect(a.haltSignMismatches).toBe(0);
+    expect(a.continueSignMismatches).toBe(0);
+    expect(a.haltRuleMismatches).toBe(0);
     expect(a.haltedMismatches).toBe(0);
     expect(a.maxLogitDiff).toBeLessThan(TOLERANCE);
     expect(a.maxQDiff).toBeLessThan(TOLERANCE);
@@ -78,6 +85,26 @@ describe.each(parityCases())("parity $name", (c) => {
     expect(w.predMismatches).toBe(0);
     expect(w.maxLogitDiff).toBeLessThan(TOLERANCE);
     expect(w.maxQDiff).toBeLessThan(TOLERANCE);
+  });
+
+  test("a bf16 pack, bf16-resident, gives the outputs of the f32 pack of its weights at every step", async () => {
+    const [bf16, widened] = [join(work, `${c.name}-bf16`), join(work, `${c.name}-bf16-f32`)];
+    const conv = await convert(join(c.dir, "checkpoint.pt"), bf16, "--dtype", "bf16");
+    expect(conv.code, conv.stderr).toBe(0);
+    const back = await convert(join(bf16, "model.safetensors"), widened); // the same bf16 values, stored as f32
+    expect(back.code, back.stderr).toBe(0);
+    const input = join(work, `${c.name}.input.json`);
+    const [half, full] = await Promise.all([bf16, widened].map((m) => trm(["run", "--model", m, "--input", input, "--logits", "--quiet"])));
+    expect(half.code, half.stderr).toBe(0);
+    expect(full.code, full.stderr).toBe(0);
+    const [h, f]: ExpectedStep[][] = [JSON.parse(half.stdout).steps, JSON.parse(full.stdout).steps];
+    const a = compareSteps(f, h);
+    const official = compareSteps(expected.steps, h);
+    console.log(`${c.name} (wasm, bf16-resident): ${a.stepsCompared} steps, pred mismatches vs its f32 pack ${a.predMismatches}, max |logit diff| ${a.maxLogitDiff}; vs the official f32 outputs (bf16 rounding of the weights): ${official.predMismatches} pred mismatches, max |logit diff| ${official.maxLogitDiff.toExponential(2)}`);
+    expect(a.stepsCompared).toBe(16);
+    expect(a.predMismatches).toBe(0);
+    // the bf16 kernels widen exactly and sum in the f32 kernels' order: the same bits
+    expect(half.stdout).toBe(full.stdout);
   });
 
   test("trm run --linear int8 stays near the official outputs", async () => {
