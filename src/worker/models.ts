@@ -67,6 +67,7 @@ export function describe(name: string, m: PackManifest) {
     seq_len: m.seq_len,
     vocab_size: m.vocab_size,
     halt_max_steps: m.arch.halt_max_steps,
+    model: config.arch.family,
     block: m.arch.mlp_t ? "mlp_t" : "attention",
     loaded: loaded.has(name),
   };

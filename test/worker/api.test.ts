@@ -7,7 +7,8 @@ import { beforeAll, describe, expect, test } from "vitest";
 import worker from "../../src/worker/index.ts";
 import goldenSudoku from "@shared/golden/mlp_t/expected.json";
 import goldenTokens from "@shared/golden/att_rope/expected.json";
-import { PACKS, putPack, seedPacks } from "./packs.ts";
+import goldenHrm from "@shared/golden/hrm_att_rope/expected.json";
+import { PACKS, bf16Packs, putPack, seedPacks } from "./packs.ts";
 
 const BASE = "http://trm.test";
 
@@ -140,6 +141,39 @@ describe("solve (JSON)", () => {
     expect(result.check).toHaveProperty("valid");
     await expectError(post(solvePath("maze-5x5"), { puzzle: ["S  # ", " # # ", " #x  ", " ### ", "    G"] }), 422, "bad_puzzle", /illegal maze character "x" at row 2, column 2/);
     await expectError(post(solvePath("maze-5x5"), { puzzle: maze.slice(1) }), 422, "bad_puzzle", /5x5/);
+  });
+});
+
+describe("HRM packs", () => {
+  const puzzles = goldenHrm.inputs.map((tokens, b) => ({ tokens, puzzle_identifier: goldenHrm.puzzle_identifiers[b] }));
+
+  test("an HRM pack is listed as such and answers like the official HRM code at step 16", async () => {
+    const { models } = (await (await call("/v1/models")).json()) as { models: { name: string; model: string; parameters: number }[] };
+    expect(models.find((m) => m.name === "hrm-parity")).toMatchObject({ model: "hrm", parameters: 264578 });
+    const r = await post(solvePath("hrm-parity"), { puzzles });
+    const { results } = (await r.json()) as { results: ApiResult[] };
+    results.forEach((res, b) => expect(res.solution).toEqual(lastStep(goldenHrm).preds[b]));
+  });
+
+  test("adaptive halting stops each sequence at its first q_halt > q_continue (HRM's rule)", async () => {
+    const r = await post(solvePath("hrm-parity"), { puzzles, halt: "adaptive" });
+    const { results } = (await r.json()) as { results: ApiResult[] };
+    results.forEach((res, b) => {
+      const first = goldenHrm.steps.findIndex((s) => s.q_halt_logits[b] > s.q_continue_logits[b]);
+      const stop = first < 0 ? 16 : first + 1;
+      expect(res.steps).toBe(stop);
+      expect(res.solution).toEqual(goldenHrm.steps[stop - 1].preds[b]);
+    });
+    expect(new Set(results.map((res) => res.steps)).size).toBeGreaterThan(1); // the rule matters on this case
+  });
+
+  test("a bf16 pack is served bf16-resident with the answers of the f32 pack of the same values", async () => {
+    const { bf16, widened } = await bf16Packs(PACKS["hrm-parity"].manifest, PACKS["hrm-parity"].weights);
+    await putPack("hrm-bf16", ...bf16);
+    await putPack("hrm-bf16-widened", ...widened);
+    const answers = async (name: string) => ((await (await post(solvePath(name), { puzzles, max_steps: 16 })).json()) as { results: ApiResult[] }).results;
+    const [half, full] = [await answers("hrm-bf16"), await answers("hrm-bf16-widened")];
+    expect(half.map((r) => [r.solution, r.confidence])).toEqual(full.map((r) => [r.solution, r.confidence]));
   });
 });
 

@@ -1,6 +1,10 @@
-// Packs the Worker tests serve from the local R2 bucket: the two shipped
-// parity packs and a 5x5 maze pack converted from an official-code fixture.
+// Packs the Worker tests serve from the local R2 bucket: the shipped TRM and
+// HRM parity packs and a 5x5 maze pack converted from an official-code fixture.
 import { env } from "cloudflare:test";
+import { type PackManifest, sha256Hex } from "../../src/engine/pack.ts";
+import { encodeSafetensors, parseSafetensors, toBFloat16, toFloat32 } from "../../src/engine/safetensors.ts";
+import hrmWeights from "../../weights/hrm-parity/model.safetensors";
+import hrmManifest from "../../weights/hrm-parity/model.json";
 import sudokuWeights from "../../weights/sudoku-parity/model.safetensors";
 import sudokuManifest from "../../weights/sudoku-parity/model.json";
 import tokensWeights from "../../weights/tokens-parity/model.safetensors";
@@ -12,7 +16,24 @@ export const PACKS = {
   "sudoku-parity": { manifest: sudokuManifest, weights: sudokuWeights },
   "tokens-parity": { manifest: tokensManifest, weights: tokensWeights },
   "maze-5x5": { manifest: mazeManifest, weights: mazeWeights },
+  "hrm-parity": { manifest: hrmManifest, weights: hrmWeights },
 };
+
+/**
+ * A pack's weights rounded to bf16, as `trm convert --dtype bf16` stores them,
+ * and the same bf16 values stored as f32: the first runs bf16-resident, the
+ * second on the f32 kernels, and their answers must agree.
+ */
+export async function bf16Packs(manifest: unknown, weights: ArrayBuffer): Promise<{ bf16: [PackManifest, Uint8Array]; widened: [PackManifest, Uint8Array] }> {
+  const { tensors } = parseSafetensors(new Uint8Array(weights));
+  const half = encodeSafetensors([...tensors].map(([n, t]) => [n, { dtype: "BF16", shape: t.shape, data: toBFloat16(toFloat32(t)) }]));
+  const widened = encodeSafetensors([...parseSafetensors(half).tensors].map(([n, t]) => [n, { dtype: "F32", shape: t.shape, data: new Uint8Array(toFloat32(t).buffer) }]));
+  const as = async (dtype: "bf16" | "f32", bytes: Uint8Array): Promise<[PackManifest, Uint8Array]> => {
+    const m = manifest as PackManifest;
+    return [{ ...m, weights: { ...m.weights, dtype, bytes: bytes.byteLength, sha256: await sha256Hex(bytes) } }, bytes];
+  };
+  return { bf16: await as("bf16", half), widened: await as("f32", widened) };
+}
 
 export async function putPack(name: string, manifest: unknown, weights: ArrayBuffer | Uint8Array): Promise<void> {
   await env.MODELS.put(`models/${name}/model.json`, JSON.stringify(manifest));
