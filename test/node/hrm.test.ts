@@ -16,6 +16,7 @@ import { type StepOptions, recurse } from "../../src/engine/recursion.ts";
 import { ReferenceNetwork } from "../../src/engine/reference.ts";
 import { type RawTensor, encodeSafetensors, toBFloat16, toFloat32 } from "../../src/engine/safetensors.ts";
 import { WasmNetwork } from "../../src/engine/wasm-network.ts";
+import { maze } from "../../src/tasks/maze.ts";
 import { type ExpectedStep, SHARED, compareSteps, trm } from "./helpers.ts";
 
 const work = mkdtempSync(join(tmpdir(), "trm-hrm-"));
@@ -173,5 +174,25 @@ describe("trm run / solve / eval serve HRM packs", () => {
     const e = await trm(["eval", "--model", pack, "--task", "sudoku", "--input", puzzles, "--steps", "2", "--json", join(work, "eval.json")]);
     expect(e.code, e.stderr).toBe(0);
     expect(JSON.parse(readFileSync(join(work, "eval.json"), "utf8"))).toMatchObject({ puzzles: 2 });
+  });
+});
+
+describe("the maze codec at 30x30 (HRM and TRM Maze-Hard)", () => {
+  // build_maze_dataset.py: char2id[ord(c)] = CHARSET.index(c) + 1 over CHARSET "# SGo", row-major; vocab 6, 900 tokens, puzzle id 0
+  const CHAR2ID: Record<string, number> = { "#": 1, " ": 2, S: 3, G: 4, o: 5 };
+  const config = { ...SUDOKU_HRM, seq_len: 900, vocab_size: 6 };
+  const rows = Array.from({ length: 30 }, (_, r) => Array.from({ length: 30 }, (_, c) => (r === 0 && c === 0 ? "S" : r === 29 && c === 29 ? "G" : (r * 31 + c * 17) % 9 === 0 && r > 0 && c < 29 ? "#" : " ")).join(""));
+
+  test("encodes like the official dataset builder and decodes a shortest path as valid", () => {
+    const { sequences, context } = maze.encode(rows, config);
+    expect(Array.from(sequences[0].tokens)).toEqual([...rows.join("")].map((ch) => CHAR2ID[ch]));
+    expect(sequences[0].puzzleId).toBe(0);
+    // along row 0, then down column 29 (no walls there): 57 path cells, the shortest a 30x30 grid allows
+    const solved = rows.map((row, r) => [...row].map((ch, c) => (ch === " " && (r === 0 || c === 29) ? "o" : ch)).join(""));
+    const preds = Int32Array.from(solved.join(""), (ch) => CHAR2ID[ch]);
+    const answer = maze.decode([{ preds, qHalt: 0 }], context, config);
+    expect(answer.solution).toEqual(solved);
+    expect(answer.check).toEqual({ valid: true, keeps_maze: true, connected: true, shortest: true });
+    expect(() => maze.encode(rows.slice(1), config)).toThrow(/30x30 mazes/);
   });
 });
