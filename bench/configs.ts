@@ -44,22 +44,61 @@ export const ARC_ATTENTION: ModelConfig = validateConfig({
   ...MODEL_DEFAULTS,
 });
 
-export const CONFIGS: Record<string, ModelConfig> = { sudoku: SUDOKU_MLP_T, arc: ARC_ATTENTION };
+// TRM Maze-Hard: the ARC shapes with vocab 6 (the paper's attention model, L_cycles 4).
+export const MAZE_ATTENTION: ModelConfig = validateConfig({ ...ARC_ATTENTION, vocab_size: 6 });
 
-/** Matmul FLOPs of one network call (L_layers blocks) on one sequence; elementwise work is not counted. */
-export function callFlops(cfg: ModelConfig): number {
+// HRM as published (sapientinc/HRM-checkpoint-*): H_level and L_level of 4 blocks,
+// H_cycles 2, L_cycles 2, RoPE, one puzzle position (puzzle_emb_ndim = hidden).
+const HRM_ARCH: ArchConfig = {
+  ...OFFICIAL_ARCH, family: "hrm", H_cycles: 2, L_cycles: 2, H_layers: 4, L_layers: 4, pos_encodings: "rope",
+  puzzle_emb_len: 0, no_ACT_continue: false,
+};
+const hrm = (seq_len: number, vocab_size: number): ModelConfig =>
+  validateConfig({ arch: HRM_ARCH, seq_len, vocab_size, num_puzzle_identifiers: 1, puzzle_emb_len: 1, ...MODEL_DEFAULTS });
+export const HRM_SUDOKU = hrm(81, 11); // HRM-checkpoint-sudoku-extreme
+export const HRM_MAZE = hrm(900, 6); // HRM-checkpoint-maze-30x30-hard
+export const HRM_ARC = hrm(900, 12); // HRM-checkpoint-ARC-2's trunk (its 1,045,829-row puzzle table aside)
+
+export const CONFIGS: Record<string, ModelConfig> = {
+  sudoku: SUDOKU_MLP_T, arc: ARC_ATTENTION, maze: MAZE_ATTENTION, hrm_sudoku: HRM_SUDOKU, hrm_maze: HRM_MAZE, hrm_arc: HRM_ARC,
+};
+
+/**
+ * The memory rows: every public configuration at batch 1 after a full
+ * supervision step, bf16-resident, and the ARC trunk serving 8 and 64
+ * augmentations (issue 11); HRM ARC in f32 for contrast.
+ */
+export const MEMORY_ROWS: { config: string; augmentations: number; dtype: "f32" | "bf16" }[] = [
+  ...["sudoku", "maze", "arc", "hrm_sudoku", "hrm_maze", "hrm_arc"].map((config) => ({ config, augmentations: 1, dtype: "bf16" as const })),
+  { config: "arc", augmentations: 8, dtype: "bf16" },
+  { config: "arc", augmentations: 64, dtype: "bf16" },
+  { config: "hrm_arc", augmentations: 1, dtype: "f32" },
+];
+
+/** Matmul FLOPs of one block on one sequence; elementwise work is not counted. */
+function blockFlops(cfg: ModelConfig): number {
   const { hidden: H, positions: L, inter: I, interT: It } = dims(cfg);
   const mix = cfg.arch.mlp_t
     ? 2 * H * L * 2 * It + 2 * H * It * L
     : 2 * L * H * 3 * H + 4 * L * L * H + 2 * L * H * H; // qkv, q·kᵀ and p·v over all heads, o_proj
-  const mlp = 2 * L * H * 2 * I + 2 * L * I * H;
-  return cfg.arch.L_layers * (mix + mlp);
+  return mix + 2 * L * H * 2 * I + 2 * L * I * H;
 }
 
-/** Matmul FLOPs of one supervision step: H_cycles·(L_cycles+1) calls and the lm_head. */
+/** Matmul FLOPs of one network call (the L level: L_layers blocks) on one sequence. */
+export function callFlops(cfg: ModelConfig): number {
+  return cfg.arch.L_layers * blockFlops(cfg);
+}
+
+/** Network calls per supervision step: H_cycles·(L_cycles + 1) (an HRM's H-level calls have H_layers blocks). */
+export function callsPerStep(cfg: ModelConfig): number {
+  return cfg.arch.H_cycles * (cfg.arch.L_cycles + 1);
+}
+
+/** Matmul FLOPs of one supervision step: H_cycles·(L_cycles L-level calls + one H-level call) and the lm_head. */
 export function stepFlops(cfg: ModelConfig): number {
   const { hidden: H, seqLen, vocab } = dims(cfg);
-  return cfg.arch.H_cycles * (cfg.arch.L_cycles + 1) * callFlops(cfg) + 2 * seqLen * H * vocab;
+  const hLayers = cfg.arch.family === "hrm" ? cfg.arch.H_layers : cfg.arch.L_layers;
+  return cfg.arch.H_cycles * (cfg.arch.L_cycles * cfg.arch.L_layers + hLayers) * blockFlops(cfg) + 2 * seqLen * H * vocab;
 }
 
 export interface GemmShape {
@@ -71,11 +110,11 @@ export interface GemmShape {
 }
 
 /**
- * Every GEMM of the two configurations (C (m, n) = A (m, k) · W (k, n)), at
- * batch 1 and at batch 8 where the batch changes m (rows = batch · positions
+ * Every GEMM of the TRM and HRM configurations (C (m, n) = A (m, k) · W (k, n)),
+ * at batch 1 and at batch 8 where the batch changes m (rows = batch · positions
  * for the channel MLP, qkv and o_proj; batch · hidden for the MLP-T when the
- * sequences' transposed states are stacked). ARC at batch 8 is left to the
- * full run (--quick skips it).
+ * sequences' transposed states are stacked). TRM ARC at batch 8 is left to the
+ * full run (--quick skips it); HRM Maze/ARC (901 rows) runs at batch 1.
  */
 export function gemmShapes(quick: boolean): GemmShape[] {
   const shapes: GemmShape[] = [];
@@ -89,13 +128,15 @@ export function gemmShapes(quick: boolean): GemmShape[] {
       { name: "sud_down", batch, m: batch * s.positions, k: s.inter, n: s.hidden },
     );
   }
-  for (const batch of quick ? [1] : [1, 8]) {
-    shapes.push(
-      { name: "arc_qkv", batch, m: batch * a.positions, k: a.hidden, n: 3 * a.hidden },
-      { name: "arc_oproj", batch, m: batch * a.positions, k: a.hidden, n: a.hidden },
-      { name: "arc_gateup", batch, m: batch * a.positions, k: a.hidden, n: 2 * a.inter },
-      { name: "arc_down", batch, m: batch * a.positions, k: a.inter, n: a.hidden },
-    );
-  }
+  const attention = (prefix: string, d: ReturnType<typeof dims>, batch: number): GemmShape[] => [
+    { name: `${prefix}_qkv`, batch, m: batch * d.positions, k: d.hidden, n: 3 * d.hidden },
+    { name: `${prefix}_oproj`, batch, m: batch * d.positions, k: d.hidden, n: d.hidden },
+    { name: `${prefix}_gateup`, batch, m: batch * d.positions, k: d.hidden, n: 2 * d.inter },
+    { name: `${prefix}_down`, batch, m: batch * d.positions, k: d.inter, n: d.hidden },
+  ];
+  for (const batch of quick ? [1] : [1, 8]) shapes.push(...attention("arc", a, batch));
+  // HRM: the same blocks over 82 (Sudoku) and 901 (Maze, ARC) positions
+  for (const batch of [1, 8]) shapes.push(...attention("hrm_sud", dims(HRM_SUDOKU), batch));
+  shapes.push(...attention("hrm_arc", dims(HRM_ARC), 1));
   return shapes;
 }

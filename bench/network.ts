@@ -5,7 +5,7 @@ import { dims } from "../src/engine/config.ts";
 import { instantiateKernels } from "../src/engine/kernels.ts";
 import { supervisionStep } from "../src/engine/recursion.ts";
 import { WasmNetwork } from "../src/engine/wasm-network.ts";
-import { CONFIGS, callFlops, stepFlops } from "./configs.ts";
+import { CONFIGS, callFlops, callsPerStep, stepFlops } from "./configs.ts";
 import { randomPuzzles, randomSafetensors, unpackSafetensors } from "./random-weights.ts";
 import { type Contention, type Plan, type Timing, measure } from "./timing.ts";
 
@@ -17,6 +17,7 @@ export interface NetworkPlans {
 export interface NetworkRun {
   config: string;
   runtime: string;
+  dtype: "f32" | "bf16"; // the pack's: bf16 stays bf16 in wasm memory (gemm_bf16)
   batch: number;
   positions: number;
   callsPerStep: number;
@@ -28,7 +29,7 @@ export interface NetworkRun {
   stepGflops: number;
   cold: {
     instantiateMs: number; // a kernels instance with its memory (the module is already compiled)
-    unpackMs: number; // bf16 safetensors → float32 weights (parse, check, widen)
+    unpackMs: number; // safetensors → weights (parse, check, views)
     packMs: number; // WasmNetwork: instantiate + pack every weight into GEMM panels
     firstStepMs: number; // the first supervision step, V8 tiering included
   };
@@ -40,10 +41,10 @@ export interface NetworkRun {
 
 export async function benchNetwork(
   module: WebAssembly.Module, configName: string, batch: number, runtime: string, plans: NetworkPlans,
-  contention?: Contention, jsHeapBytes?: () => number,
+  contention?: Contention, jsHeapBytes?: () => number, dtype: "f32" | "bf16" = "f32",
 ): Promise<NetworkRun> {
   const config = CONFIGS[configName];
-  const bytes = randomSafetensors(config, "bf16");
+  const bytes = randomSafetensors(config, dtype);
   let t = performance.now();
   instantiateKernels(module);
   const instantiateMs = performance.now() - t;
@@ -65,9 +66,10 @@ export async function benchNetwork(
   return {
     config: configName,
     runtime,
+    dtype,
     batch,
     positions: dims(config).positions,
-    callsPerStep: config.arch.H_cycles * (config.arch.L_cycles + 1),
+    callsPerStep: callsPerStep(config),
     mflopPerCall: flop / 1e6,
     ms: call.medianMs,
     gflops: flop / call.medianMs / 1e6,

@@ -4,7 +4,9 @@
 // engine would refuse is refused here too.
 import { type ModelConfig, expectedTensors } from "../src/engine/config.ts";
 import type { Puzzle } from "../src/engine/inputs.ts";
-import { type Weights, weightsFromTensors } from "../src/engine/pack.ts";
+import {
+  PACK_FORMAT, PACK_FORMAT_VERSION, type PackManifest, WEIGHTS_FILE, type Weights, parameterCount, sha256Hex, weightsFromTensors,
+} from "../src/engine/pack.ts";
 import { type RawTensor, encodeSafetensors, float32Bytes, numel, parseSafetensors, toBFloat16, toFloat32 } from "../src/engine/safetensors.ts";
 
 /** mulberry32: uniform in [0, 1), the same sequence for the same seed. */
@@ -55,10 +57,37 @@ export function randomSafetensors(config: ModelConfig, dtype: "f32" | "bf16", se
   return encodeSafetensors(tensors);
 }
 
-/** Weights from safetensors bytes: the unpacking half of loadPack (its checksum aside). */
+/** A whole pack (manifest + safetensors) of random weights, as `trm convert --dtype` would write it. */
+export async function randomPack(config: ModelConfig, dtype: "f32" | "bf16", name: string): Promise<{ manifest: PackManifest; bytes: Uint8Array }> {
+  const bytes = randomSafetensors(config, dtype);
+  const manifest: PackManifest = {
+    format: PACK_FORMAT, format_version: PACK_FORMAT_VERSION, name, task: "tokens", arch: config.arch,
+    seq_len: config.seq_len, vocab_size: config.vocab_size, num_puzzle_identifiers: config.num_puzzle_identifiers,
+    puzzle_emb_len: config.puzzle_emb_len, rms_norm_eps: config.rms_norm_eps, rope_theta: config.rope_theta,
+    weights: { file: WEIGHTS_FILE, dtype, bytes: bytes.byteLength, sha256: await sha256Hex(bytes), parameters: parameterCount(config) },
+    provenance: { source: "bench/random-weights.ts (seeded random weights)" },
+  };
+  return { manifest, bytes };
+}
+
+/** Weights from safetensors bytes: the unpacking half of loadPack (its checksum aside); bf16 stays bf16. */
 export function unpackSafetensors(config: ModelConfig, bytes: Uint8Array): Weights {
   const { tensors } = parseSafetensors(bytes);
   return weightsFromTensors(config, (name) => tensors.get(name), [...tensors.keys()]);
+}
+
+/**
+ * The same random values (bf16-rounded) as bf16-resident weights and as
+ * float32 weights, so that networks on either compute the same thing.
+ */
+export function randomWeightsBf16(config: ModelConfig, seed = 1): { bf16: Weights; f32: Weights } {
+  const bytes = randomSafetensors(config, "bf16", seed);
+  const { tensors } = parseSafetensors(bytes);
+  const widened = (name: string): RawTensor | undefined => {
+    const t = tensors.get(name);
+    return t && { dtype: "F32", shape: t.shape, data: float32Bytes(toFloat32(t)) };
+  };
+  return { bf16: unpackSafetensors(config, bytes), f32: weightsFromTensors(config, widened, [...tensors.keys()]) };
 }
 
 /** `count` puzzles of uniformly random tokens, puzzle id 0. */

@@ -1,14 +1,17 @@
 // The engine benchmark, everything side by side in one run:
 //   - the machine's WASM SIMD FMA peak (build/probe.wasm) and read bandwidth;
-//   - our GEMM on every TRM shape (official sizes, batch 1 and 8), next to our
-//     int8 GEMM, onnxruntime-web and tfjs-wasm on the same shapes and data, and
-//     the peak probe, all in the same rounds; our scalar reference on the batch-1 shapes;
+//   - our GEMM on every TRM and HRM shape (official sizes, batch 1 and 8), next to
+//     our bf16-resident and int8 GEMMs, onnxruntime-web and tfjs-wasm on the same
+//     shapes and data, and the peak probe, all in the same rounds; our scalar
+//     reference on the batch-1 TRM shapes;
 //   - the attention kernel; one SwiGLU block in all three engines;
-//   - one network call (2 blocks) for the official Sudoku MLP-T and ARC/Maze
-//     attention configurations: ours in Node and inside workerd, ours with int8
-//     linear layers, both peers in Node (checked to compute the same thing as
-//     ours), and a supervision step;
-//   - cold start per configuration in a fresh Node process, and memory.
+//   - one network call (the L level: TRM 2 blocks, HRM 4) for the official Sudoku
+//     MLP-T and ARC/Maze attention TRMs and the published HRM size (Sudoku, and
+//     Maze/ARC): ours in Node (f32 and bf16-resident weights) and inside workerd,
+//     ours with int8 linear layers, both peers in Node (checked to compute the
+//     same thing as ours), and supervision steps;
+//   - cold start per configuration in a fresh Node process;
+//   - memory inside workerd (bench/memory.ts) for every public configuration.
 // Prints tables, then one JSON line with every number.
 //   npm run bench [-- --quick] [-- --json out.json] [-- --markdown out.md] [-- --no-peers] [-- --no-workerd]
 import { execFileSync } from "node:child_process";
@@ -20,13 +23,15 @@ import { ropeTables } from "../src/engine/inputs.ts";
 import { Arena, type Kernels, ensureMemory, instantiateKernels } from "../src/engine/kernels.ts";
 import { nodeKernelModule } from "../src/engine/node.ts";
 import { layerF32 } from "../src/engine/pack.ts";
+import { toBFloat16 } from "../src/engine/safetensors.ts";
 import { linear } from "../src/engine/reference.ts";
 import { WasmNetwork } from "../src/engine/wasm-network.ts";
-import { CONFIGS, type GemmShape, callFlops, gemmShapes } from "./configs.ts";
+import { CONFIGS, type GemmShape, MEMORY_ROWS, callFlops, gemmShapes } from "./configs.ts";
+import { ISOLATE_LIMIT_BYTES, type MemoryRow, memoryInWorkerd } from "./memory.ts";
 import { benchNetwork, type NetworkRun } from "./network.ts";
 import { nodeContention } from "./node-contention.ts";
 import { type PeerEngine, type Runner, onnxruntimeWeb, tfjsWasm, transposed } from "./peers.ts";
-import { randomPuzzles, randomWeights, seededNormal } from "./random-weights.ts";
+import { randomPuzzles, randomWeights, randomWeightsBf16, seededNormal } from "./random-weights.ts";
 import { type Plan, type Timing, measure, measureRounds, median, plan } from "./timing.ts";
 import { benchInWorkerd } from "./workerd.ts";
 
@@ -38,7 +43,7 @@ const MARKDOWN_OUT = option("--markdown");
 const PEERS = !args.includes("--no-peers");
 const WORKERD = !args.includes("--no-workerd");
 // --only gemm,attention,...: a subset of the sections (for development; the report needs them all)
-const SECTIONS = new Set((option("--only") ?? "gemm,reference,attention,swiglu,calls,cold,workerd").split(","));
+const SECTIONS = new Set((option("--only") ?? "gemm,reference,attention,swiglu,calls,cold,workerd,memory").split(","));
 
 const PLANS = {
   kernel: QUICK ? plan(100, 3, 30) : plan(300, 7, 120),
@@ -51,6 +56,8 @@ const PLANS = {
 const PROBE_ITERS = 250_000; // 24 MFLOP: about 0.5 ms a call at the peak
 
 const contention = nodeContention;
+/** Configurations of ~900 positions, whose calls take long enough to time one by one. */
+const isBig = (configName: string) => dims(CONFIGS[configName]).positions > 500;
 const progress = (what: string) => process.stderr.write(`bench: ${what}\n`);
 const gflops = (flop: number, ms: number) => flop / ms / 1e6;
 
@@ -115,6 +122,8 @@ interface GemmRow {
   vs_peers: Record<string, number>; // peer median time / our median time, same rounds
   int8_gops: number; // gemm_i8 (A quantised per call, included), 2·M·K·N ops, same rounds
   int8_vs_f32: number; // our f32 median time / int8 median time
+  bf16_gflops: number; // gemm_bf16 (bf16-resident W widened in registers), same rounds
+  bf16_vs_f32: number; // our f32 median time / bf16 median time: >= 1 is no slower
   contention: string;
 }
 
@@ -154,6 +163,8 @@ async function benchGemmShape(s: GemmShape, probe: Probe, peers: PeerEngine[]): 
   const w = arena.alloc(s.n * s.k); // a weight as PyTorch stores it, [out, in]
   const packed = arena.alloc(k.packed_len(s.k, s.n));
   const packedI8 = arena.alloc(Math.ceil(k.packed_i8_bytes(s.k, s.n) / 4));
+  const wBf16 = arena.alloc(Math.ceil(s.n * s.k / 2));
+  const packedBf16 = arena.alloc(Math.ceil(k.packed_bf16_bytes(s.k, s.n) / 4));
   const quantized = arena.alloc(Math.ceil(k.quantized_rows_bytes(s.m, s.k) / 4));
   const c = arena.alloc(s.m * s.n);
   ensureMemory(memory, arena.end);
@@ -161,8 +172,11 @@ async function benchGemmShape(s: GemmShape, probe: Probe, peers: PeerEngine[]): 
   const wData = fillNormal(memory, w, s.n * s.k, 1 / Math.sqrt(s.k), 4).slice();
   k.pack_nk(w, s.n, s.k, s.k, packed); // once, like model weights: not timed
   k.pack_nk_i8(w, s.n, s.k, s.k, packedI8);
+  new Uint8Array(memory.buffer, wBf16, 2 * s.n * s.k).set(toBFloat16(wData));
+  k.pack_nk_bf16(wBf16, s.n, s.k, s.k, packedBf16);
   const calls: Record<string, () => unknown> = {
     ours: () => k.gemm(s.m, s.n, s.k, a, s.k, packed, c, s.n, false),
+    bf16: () => k.gemm_bf16(s.m, s.n, s.k, a, s.k, packedBf16, c, s.n, false),
     int8: () => k.gemm_i8(s.m, s.n, s.k, a, s.k, packedI8, c, s.n, false, quantized),
     probe: probe.fma,
   };
@@ -188,6 +202,7 @@ async function benchGemmShape(s: GemmShape, probe: Probe, peers: PeerEngine[]): 
       cpu_gflops: ourCpu, cpu_peak_gflops: cpuPeak, cpu_fraction_of_peak: ourCpu !== null && cpuPeak ? ourCpu / cpuPeak : null,
       vs_peers: Object.fromEntries(peers.map((p) => [p.name, t[p.name].medianMs / ours.medianMs])),
       int8_gops: gflops(flop, t.int8.medianMs), int8_vs_f32: ours.medianMs / t.int8.medianMs,
+      bf16_gflops: gflops(flop, t.bf16.medianMs), bf16_vs_f32: ours.medianMs / t.bf16.medianMs,
       contention: contentionOf(ours),
     },
     peerRows: peers.map((p) => ({ engine: p.name, name: s.name, batch: s.batch, m: s.m, k: s.k, n: s.n, ms: t[p.name].medianMs, gflops: gflops(flop, t[p.name].medianMs), cpu_gflops: cpuGflops(flop, t[p.name]) })),
@@ -312,41 +327,47 @@ interface CallRow {
 }
 
 /**
- * Ours, ours with int8 linear layers and the peers on one network call
- * (batch 1), in the same rounds, after checking that the peers' graphs
- * compute what ours does: z_L ← blocks(z_L) from the same random z_L
- * (z_H = 0, so the injection adds nothing). int8 is not the same computation:
- * its distance from ours is reported, not checked.
+ * Ours (f32 weights), ours bf16-resident, ours with int8 linear layers and the
+ * peers on one network call (batch 1: the L level's blocks), in the same
+ * rounds, after checking that the peers' graphs compute what ours does:
+ * z_L ← blocks(z_L) from the same random z_L (z_H = 0, so the injection adds
+ * nothing). The weights are bf16-rounded for every engine, so the bf16-resident
+ * network computes exactly what the f32 one does. int8 is not the same
+ * computation: its distance from ours is reported, not checked.
  */
 async function benchCallsSideBySide(configName: string, peers: PeerEngine[], peak: number): Promise<CallRow[]> {
   const config = CONFIGS[configName];
-  const weights = randomWeights(config);
+  const { f32: weights, bf16: bf16Weights } = randomWeightsBf16(config);
   const net = new WasmNetwork(nodeKernelModule(), config, weights);
   const states = randomPuzzles(config, 1).map((p) => net.start(p));
   const normal = seededNormal(9);
   states[0].zL = states[0].zL.map(() => normal());
   states[0].zH.fill(0);
   const x = states[0].zL.slice();
-  {
-    const { zH, zL } = net.load(states);
-    net.update("L", zL, zH);
-    net.store(states);
-  }
-  const ours = states[0].zL;
+  // One call of `other` from the same z_L, leaving its buffers loaded for timing.
+  const callOf = (other: WasmNetwork) => {
+    const own = states.map((s) => ({ ...s, zL: x.slice(), zH: s.zH.slice() }));
+    const { zH, zL } = other.load(own);
+    other.update("L", zL, zH);
+    other.store(own);
+    return { out: own[0].zL, buffers: other.load(own.map((s) => ({ ...s, zL: x.slice() }))) };
+  };
+  const f32Call = callOf(net);
+  const ours = f32Call.out;
+  const bf16 = new WasmNetwork(nodeKernelModule(), config, bf16Weights);
+  const bf16Call = callOf(bf16);
+  const bf16Diff = ours.reduce((m, v, i) => Math.max(m, Math.abs(v - bf16Call.out[i])), 0);
+  if (bf16Diff !== 0) throw new Error(`bf16-resident ${configName} network call differs from f32 on the same values by ${bf16Diff}`);
   const int8 = new WasmNetwork(nodeKernelModule(), config, weights, "int8");
-  const int8States = states.map((s) => ({ ...s, zL: x.slice(), zH: s.zH.slice() }));
-  {
-    const { zH, zL } = int8.load(int8States);
-    int8.update("L", zL, zH);
-    int8.store(int8States);
-  }
+  const int8Call = callOf(int8);
   let err = 0, norm = 0;
-  int8States[0].zL.forEach((v, i) => [err, norm] = [err + (v - ours[i]) ** 2, norm + ours[i] ** 2]);
+  int8Call.out.forEach((v, i) => [err, norm] = [err + (v - ours[i]) ** 2, norm + ours[i] ** 2]);
   const int8Rms = Math.sqrt(err / norm);
-  const { zH, zL } = net.load(states);
-  const int8Buffers = int8.load(int8States);
-  const calls: Record<string, () => unknown> = { ours: () => net.update("L", zL, zH), int8: () => int8.update("L", int8Buffers.zL, int8Buffers.zH) };
-  const diffs: Record<string, number> = {};
+  const [b32, b16, b8] = [f32Call.buffers, bf16Call.buffers, int8Call.buffers];
+  const calls: Record<string, () => unknown> = {
+    ours: () => net.update("L", b32.zL, b32.zH), bf16: () => bf16.update("L", b16.zL, b16.zH), int8: () => int8.update("L", b8.zL, b8.zH),
+  };
+  const diffs: Record<string, number> = { bf16: bf16Diff };
   const runners: Runner[] = [];
   for (const p of peers) {
     const r = await p.networkCall(config, weights, config.arch.pos_encodings === "rope" ? ropeTables(config) : null, x);
@@ -360,10 +381,10 @@ async function benchCallsSideBySide(configName: string, peers: PeerEngine[], pea
     runners.push(r);
     calls[p.name] = () => r.run();
   }
-  const t = await measureRounds(calls, configName === "arc" ? PLANS.bigCall : PLANS.call, contention);
+  const t = await measureRounds(calls, isBig(configName) ? PLANS.bigCall : PLANS.call, contention);
   runners.forEach((r) => r.dispose());
   const flop = callFlops(config);
-  const engineName: Record<string, string> = { ours: "trm", int8: "trm-int8" };
+  const engineName: Record<string, string> = { ours: "trm", bf16: "trm-bf16", int8: "trm-int8" };
   return Object.entries(t).map(([name, timing]) => ({
     config: configName, runtime: "node", engine: engineName[name] ?? name, batch: 1,
     ms: timing.medianMs, gflops: gflops(flop, timing.medianMs), fraction_of_peak: gflops(flop, timing.medianMs) / peak,
@@ -373,7 +394,7 @@ async function benchCallsSideBySide(configName: string, peers: PeerEngine[], pea
 
 function callRow(r: NetworkRun, peak: number, cpuPerWall = r.call.cpuPerWall): CallRow {
   return {
-    config: r.config, runtime: r.runtime, engine: "trm", batch: r.batch, ms: r.ms, gflops: r.gflops,
+    config: r.config, runtime: r.runtime, engine: r.dtype === "bf16" ? "trm-bf16" : "trm", batch: r.batch, ms: r.ms, gflops: r.gflops,
     fraction_of_peak: r.gflops / peak, step_ms: r.step.medianMs, max_abs_diff_vs_trm: null, rms_diff_vs_trm: null, cpu_per_wall: cpuPerWall,
   };
 }
@@ -486,15 +507,18 @@ async function main(): Promise<void> {
   const peak = gemm.length ? median(gemm.map((g) => g.peak_gflops)) : gflops(probe.flop, probeT.fma.medianMs);
   const calls: CallRow[] = [];
   const nodeRuns: NetworkRun[] = [];
-  for (const [configName, batches] of SECTIONS.has("calls") ? ([["sudoku", [1, 8]], ["arc", [1]]] as const) : []) {
+  const callConfigs = [["sudoku", [1, 8]], ["arc", [1]], ["hrm_sudoku", [1]], ["hrm_arc", [1]]] as const;
+  for (const [configName, batches] of SECTIONS.has("calls") ? callConfigs : []) {
     progress(`network call side by side, ${configName}`);
     calls.push(...(await benchCallsSideBySide(configName, peers, peak)));
     for (const batch of batches) {
-      progress(`network call and step in node, ${configName} batch ${batch}`);
-      const big = configName === "arc";
-      const run = await benchNetwork(nodeKernelModule(), configName, batch, "node", { call: big ? PLANS.bigCall : PLANS.call, step: big ? PLANS.bigStep : PLANS.step }, contention);
-      nodeRuns.push(run);
-      calls.push(callRow(run, peak));
+      for (const dtype of ["f32", "bf16"] as const) {
+        progress(`network call and step in node, ${configName} batch ${batch}, ${dtype} weights`);
+        const big = isBig(configName);
+        const run = await benchNetwork(nodeKernelModule(), configName, batch, "node", { call: big ? PLANS.bigCall : PLANS.call, step: big ? PLANS.bigStep : PLANS.step }, contention, undefined, dtype);
+        nodeRuns.push(run);
+        calls.push(callRow(run, peak));
+      }
     }
   }
   const cold: ColdRow[] = [];
@@ -508,6 +532,11 @@ async function main(): Promise<void> {
       calls.push(callRow(run, peak, run.workerd_cpu_per_wall));
       cold.push({ config: run.config, runtime: "workerd", ...run.cold, secondStepMs: run.step.medianMs, wasmBytes: run.memory.wasmBytes, jsHeapBytes: null });
     }
+  }
+  const memory: MemoryRow[] = [];
+  if (WORKERD && SECTIONS.has("memory")) {
+    progress("memory of every public configuration inside workerd (a fresh Worker per row)");
+    memory.push(...(await memoryInWorkerd(QUICK ? MEMORY_ROWS.filter((r) => r.augmentations < 64) : MEMORY_ROWS)));
   }
   meta.loadavg_end = os.loadavg();
 
@@ -543,6 +572,12 @@ async function main(): Promise<void> {
       ...peerNames.map((n) => fmt(g.vs_peers[n], 2)), g.contention,
     ]),
   );
+  table(
+    "bf16-resident GEMM (gemm_bf16: W stored as bf16, widened to f32 in registers; half the weight memory and reads), same rounds as the f32 GEMM above",
+    ["shape", "batch", "M×K×N", "bf16 GFLOP/s", "f32 GFLOP/s", "bf16 × vs f32"],
+    gemm.map((g) => [g.name, String(g.batch), `${g.m}×${g.k}×${g.n}`, fmt(g.bf16_gflops), fmt(g.gflops), fmt(g.bf16_vs_f32, 3)]),
+  );
+  if (gemm.length) text(`bf16 × vs f32, lowest over all shapes: ${fmt(Math.min(...gemm.map((g) => g.bf16_vs_f32)), 3)}`);
   const i8PeakGops = 2 * gmacs(192, probeT.dotI8);
   table(
     "int8 GEMM (gemm_i8: W int8 per output channel, A quantised per row inside each call), same rounds as the f32 GEMM above",
@@ -565,7 +600,7 @@ async function main(): Promise<void> {
     swigluBlock.map((b) => [b.config, String(b.m), b.engine, ms(b.ms), fmt(b.gflops), fmt(b.ms / swigluBlock.find((o) => o.engine === "trm" && o.config === b.config)!.ms, 2)]),
   );
   table(
-    "Network call = 2 blocks (matmul FLOPs); step = supervision step (H_cycles·(L_cycles+1) calls + lm_head)",
+    "Network call = the L level's blocks (TRM 2, HRM 4; matmul FLOPs); step = supervision step (H_cycles·(L_cycles+1) calls + lm_head); trm-bf16 = bf16-resident weights",
     ["config", "runtime", "engine", "batch", "ms/call", "GFLOP/s", "% of peak", "step ms", "engine ms / trm ms", "max |diff| vs trm", "rms diff vs trm", "cpu/wall"],
     calls.map((c) => {
       const trm = calls.find((o) => o.config === c.config && o.engine === "trm" && o.runtime === "node" && o.batch === c.batch && o.step_ms === null);
@@ -584,6 +619,14 @@ async function main(): Promise<void> {
       c.config, c.runtime, c.bootMs === undefined ? "-" : fmt(c.bootMs, 0), c.importMs === undefined ? "-" : fmt(c.importMs, 0),
       c.compileMs === undefined ? "-" : fmt(c.compileMs, 1), fmt(c.instantiateMs, 1), fmt(c.unpackMs, 0), fmt(c.packMs, 0),
       fmt(c.firstStepMs, 0), c.secondStepMs === undefined ? "-" : fmt(c.secondStepMs, 0), mib(c.wasmBytes), mib(c.jsHeapBytes), mib(c.rssBytes),
+    ]),
+  );
+  table(
+    `Memory inside workerd after one full supervision step (a fresh Worker per row; pack loaded from R2 the way the API Worker does); limit ${mib(ISOLATE_LIMIT_BYTES)} MiB`,
+    ["config", "augmentations", "weights", "parameters", "pack MiB", "wasm MiB", "JS heap + ArrayBuffers MiB", "total MiB", "< 128 MiB", "load ms", "step ms", "CPU ms / augmentation / step"],
+    memory.map((m) => [
+      m.config, String(m.augmentations), m.dtype, (m.parameters / 1e6).toFixed(2) + "M", mib(m.pack_bytes), mib(m.wasm_bytes), mib(m.js_heap_bytes), mib(m.total_bytes),
+      m.under_128_mib ? "yes" : "NO", fmt(m.load_ms, 0), fmt(m.step_ms, 0), m.cpu_ms_per_augmentation_step === null ? "-" : fmt(m.cpu_ms_per_augmentation_step, 0),
     ]),
   );
   text(
@@ -614,6 +657,7 @@ async function main(): Promise<void> {
     network_call: calls,
     network_runs: nodeRuns,
     cold,
+    memory,
   };
   console.log(JSON.stringify(result));
   if (JSON_OUT) writeFileSync(JSON_OUT, JSON.stringify(result, null, 1) + "\n");

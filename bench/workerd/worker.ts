@@ -1,25 +1,61 @@
-// GET /run?config=sudoku|arc&batch=N&quick=0|1 → a NetworkRun (bench/network.ts)
-// measured inside workerd on the bundled kernels. Wall time only: workerd
-// has no CPU clock for the isolate (peer-bench / workers-stack notes).
+// The bench inside workerd, on the bundled kernels:
+//   GET /run?config=sudoku|arc&batch=N&quick=0|1 → a NetworkRun (bench/network.ts).
+//     Wall time only: workerd has no CPU clock for the isolate (peer-bench / workers-stack notes).
+//   PUT /models/<name>/<file>: stores a pack object in the local R2 bucket (streamed, never buffered here).
+//   GET /load?model=<name>: loads it the way the API Worker does (src/worker/models.ts: R2 →
+//     checksum → views → packed into wasm memory, the pack's bytes released).
+//   GET /step?model=<name>&augmentations=N: one full supervision step over N random sequences;
+//     answers the wasm memory after it (bench/memory.ts measures the JS heap from outside).
 import kernels from "../../build/kernels.wasm";
+import { recurse } from "../../src/engine/recursion.ts";
+import type { WasmNetwork } from "../../src/engine/wasm-network.ts";
+import { getModel } from "../../src/worker/models.ts";
 import { CONFIGS } from "../configs.ts";
 import { benchNetwork } from "../network.ts";
+import { randomPuzzles } from "../random-weights.ts";
 import { plan } from "../timing.ts";
 
+interface Env {
+  MODELS: R2Bucket;
+}
+
+async function run(url: URL): Promise<Response> {
+  const config = url.searchParams.get("config") ?? "";
+  const batch = Number(url.searchParams.get("batch") ?? "1");
+  const quick = url.searchParams.get("quick") === "1";
+  if (!(config in CONFIGS) || !(batch >= 1)) return new Response(`bad config ${config} or batch ${batch}`, { status: 400 });
+  const big = config === "arc";
+  const plans = quick
+    ? { call: plan(big ? 1 : 100, 3, big ? 0 : 30), step: plan(big ? 0 : 1, big ? 1 : 2, 0) }
+    : { call: plan(big ? 1000 : 500, big ? 5 : 9, big ? 0 : 150), step: plan(big ? 0 : 200, big ? 2 : 5, big ? 0 : 150) };
+  return Response.json(await benchNetwork(kernels, config, batch, "workerd", plans));
+}
+
 export default {
-  async fetch(request: Request): Promise<Response> {
+  async fetch(request: Request, env: Env): Promise<Response> {
     const url = new URL(request.url);
-    if (url.pathname !== "/run") return new Response("GET /run?config=sudoku|arc&batch=N&quick=0|1", { status: 404 });
-    const config = url.searchParams.get("config") ?? "";
-    const batch = Number(url.searchParams.get("batch") ?? "1");
-    const quick = url.searchParams.get("quick") === "1";
-    if (!(config in CONFIGS) || !(batch >= 1)) return new Response(`bad config ${config} or batch ${batch}`, { status: 400 });
-    const big = config === "arc";
-    const plans = quick
-      ? { call: plan(big ? 1 : 100, 3, big ? 0 : 30), step: plan(big ? 0 : 1, big ? 1 : 2, 0) }
-      : { call: plan(big ? 1000 : 500, big ? 5 : 9, big ? 0 : 150), step: plan(big ? 0 : 200, big ? 2 : 5, big ? 0 : 150) };
     try {
-      return Response.json(await benchNetwork(kernels, config, batch, "workerd", plans));
+      if (url.pathname === "/run") return await run(url);
+      if (request.method === "PUT" && url.pathname.startsWith("/models/")) {
+        await env.MODELS.put(url.pathname.slice(1), request.body, { httpMetadata: {} });
+        return new Response("stored");
+      }
+      const name = url.searchParams.get("model") ?? "";
+      if (url.pathname === "/load") {
+        const t = performance.now();
+        await getModel(env.MODELS, name);
+        return Response.json({ load_ms: performance.now() - t });
+      }
+      if (url.pathname === "/step") {
+        const model = await getModel(env.MODELS, name);
+        const puzzles = randomPuzzles(model.config, Number(url.searchParams.get("augmentations") ?? "1"));
+        const t = performance.now();
+        for (const _ of recurse(model.network, puzzles, 1, "fixed")); // one supervision step, in groups of maxBatch
+        const stepMs = performance.now() - t;
+        return Response.json({ step_ms: stepMs, wasm_bytes: (model.network as WasmNetwork).memoryBytes });
+      }
+      if (url.pathname === "/ping") return new Response("pong");
+      return new Response("GET /run, PUT /models/<name>/<file>, GET /load, GET /step, GET /ping", { status: 404 });
     } catch (e) {
       return new Response(String((e as Error).stack ?? e), { status: 500 });
     }

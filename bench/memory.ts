@@ -1,0 +1,140 @@
+// Memory of a served model inside workerd, row by row: a fresh Worker
+// (bench/workerd/worker.ts) per row, its pack put in the Worker's local R2
+// bucket, loaded the way the API Worker loads packs (src/worker/models.ts),
+// then one full supervision step over `augmentations` sequences. Then:
+//   wasm_bytes: the kernels' WebAssembly memory (never shrinks: its peak);
+//   js_heap_bytes: the isolate's JS heap in use plus the ArrayBuffers it holds
+//     (V8's Runtime.getHeapUsage usedSize + backingStorageSize over the inspector,
+//     after a forced GC), so pack bytes still held after loading would show here;
+//   cpu_ms_per_augmentation_step: workerd's CPU time (this Worker's process, all
+//     threads, /proc) over the step request, per sequence.
+// 128 MiB is the Workers isolate limit, which the local runtime does not enforce.
+import { readFileSync, readdirSync } from "node:fs";
+import { join } from "node:path";
+import { unstable_startWorker } from "wrangler";
+import { dims } from "../src/engine/config.ts";
+import { MANIFEST_FILE, WEIGHTS_FILE } from "../src/engine/pack.ts";
+import { CONFIGS } from "./configs.ts";
+import { randomPack } from "./random-weights.ts";
+
+export const ISOLATE_LIMIT_BYTES = 128 * 2 ** 20;
+
+export interface MemoryRow {
+  config: string;
+  augmentations: number; // sequences through the step (1 = a single puzzle)
+  dtype: "f32" | "bf16"; // of the pack, kept so in wasm memory
+  runtime: "workerd";
+  parameters: number;
+  pack_bytes: number;
+  wasm_bytes: number;
+  js_heap_bytes: number; // used JS heap + ArrayBuffer backing stores
+  js_heap_used_bytes: number;
+  js_array_buffer_bytes: number;
+  total_bytes: number; // wasm + JS
+  under_128_mib: boolean;
+  load_ms: number; // wall, R2 read to packed
+  step_ms: number; // wall
+  cpu_ms_per_augmentation_step: number | null;
+}
+
+/** CPU ms of the workerd processes this process started (all threads; /proc schedstat, ns); null without /proc. */
+function ownWorkerdCpuMs(): number | null {
+  try {
+    let ns = 0;
+    for (const pid of readdirSync("/proc").filter((d) => /^\d+$/.test(d))) {
+      let stat: string;
+      try {
+        if (readFileSync(`/proc/${pid}/comm`, "utf8").trim() !== "workerd") continue;
+        stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+      } catch {
+        continue;
+      }
+      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+      if (ppid !== process.pid) continue; // another engineer's or test's workerd
+      for (const tid of readdirSync(`/proc/${pid}/task`)) {
+        try {
+          ns += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, "utf8").split(" ")[0]);
+        } catch {
+          // thread ended
+        }
+      }
+    }
+    return ns / 1e6;
+  } catch {
+    return null;
+  }
+}
+
+/** A DevTools-protocol session on the Worker's inspector (the proxy wrangler runs). */
+async function inspector(port: number) {
+  const list = (await (await fetch(`http://127.0.0.1:${port}/json`)).json()) as { webSocketDebuggerUrl: string }[];
+  // the proxy accepts the DevTools front end's origin
+  const ws = new WebSocket(list[0].webSocketDebuggerUrl, { headers: { Origin: "https://devtools.devprod.cloudflare.dev" } } as unknown as string[]);
+  await new Promise((resolve, reject) => {
+    ws.addEventListener("open", resolve);
+    ws.addEventListener("error", () => reject(new Error("cannot connect to the Worker's inspector")));
+  });
+  let id = 0;
+  const pending = new Map<number, (result: unknown) => void>();
+  ws.addEventListener("message", (e) => {
+    const m = JSON.parse(String(e.data)) as { id?: number; result?: unknown };
+    if (m.id !== undefined) pending.get(m.id)?.(m.result);
+  });
+  const send = (method: string) => new Promise<unknown>((resolve) => {
+    pending.set(++id, resolve);
+    ws.send(JSON.stringify({ id, method, params: {} }));
+  });
+  return { send, close: () => ws.close() };
+}
+
+export async function memoryInWorkerd(rows: { config: string; augmentations: number; dtype: "f32" | "bf16" }[]): Promise<MemoryRow[]> {
+  process.env.CLOUDFLARE_CF_FETCH_ENABLED ??= "false";
+  process.env.WRANGLER_SEND_METRICS ??= "false";
+  const out: MemoryRow[] = [];
+  for (const r of rows) {
+    const config = CONFIGS[r.config];
+    const name = `${r.config}-${r.dtype}`;
+    const { manifest, bytes } = await randomPack(config, r.dtype, name);
+    const port = 20000 + Math.floor(Math.random() * 20000);
+    const worker = await unstable_startWorker({
+      config: join(import.meta.dirname, "workerd", "wrangler.toml"),
+      dev: { server: { port: 0 }, inspector: { port }, persist: false, logLevel: "error" },
+    });
+    try {
+      await worker.ready;
+      const call = async (path: string, init?: { method: string; body: string | Uint8Array }) => {
+        const res = await worker.fetch(`http://bench${path}`, init as Parameters<typeof worker.fetch>[1]);
+        if (!res.ok) throw new Error(`workerd memory bench ${path}: ${res.status} ${await res.text()}`);
+        return res;
+      };
+      await call(`/models/${name}/${MANIFEST_FILE}`, { method: "PUT", body: JSON.stringify(manifest) });
+      await call(`/models/${name}/${WEIGHTS_FILE}`, { method: "PUT", body: bytes });
+      const { load_ms } = (await (await call(`/load?model=${name}`)).json()) as { load_ms: number };
+      const cpu0 = ownWorkerdCpuMs();
+      const step = (await (await call(`/step?model=${name}&augmentations=${r.augmentations}`)).json()) as { step_ms: number; wasm_bytes: number };
+      const cpu1 = ownWorkerdCpuMs();
+      const session = await inspector(port);
+      try {
+        const gc = session.send("HeapProfiler.collectGarbage");
+        await call("/ping"); // the isolate runs the collection when it is entered
+        await gc;
+        const heap = (await session.send("Runtime.getHeapUsage")) as { usedSize: number; backingStorageSize?: number };
+        const js = heap.usedSize + (heap.backingStorageSize ?? 0);
+        out.push({
+          config: r.config, augmentations: r.augmentations, dtype: r.dtype, runtime: "workerd",
+          parameters: manifest.weights.parameters, pack_bytes: bytes.byteLength,
+          wasm_bytes: step.wasm_bytes, js_heap_bytes: js, js_heap_used_bytes: heap.usedSize, js_array_buffer_bytes: heap.backingStorageSize ?? 0,
+          total_bytes: step.wasm_bytes + js, under_128_mib: step.wasm_bytes + js < ISOLATE_LIMIT_BYTES,
+          load_ms, step_ms: step.step_ms,
+          cpu_ms_per_augmentation_step: cpu0 === null || cpu1 === null ? null : (cpu1 - cpu0) / r.augmentations,
+        });
+      } finally {
+        session.close();
+      }
+    } finally {
+      await worker.dispose();
+    }
+    process.stderr.write(`bench: memory ${r.config} x${r.augmentations} ${r.dtype}: ${dims(config).positions} positions done\n`);
+  }
+  return out;
+}
