@@ -39,7 +39,12 @@ const contexts = new Map<string, Promise<ArcContext>>();
 function r2Reader(bucket: R2Bucket, name: string): RangeReader {
   return async (file, offset, length) => {
     if (length === 0) return new Uint8Array(0);
-    const object = await bucket.get(modelKey(name, file), { range: { offset, length } });
+    let object: R2ObjectBody | null;
+    try {
+      object = await bucket.get(modelKey(name, file), { range: { offset, length } });
+    } catch {
+      return new Uint8Array(0); // a range past the end of a truncated object: reported as a short read
+    }
     return object ? new Uint8Array(await object.arrayBuffer()) : null;
   };
 }
