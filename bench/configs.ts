@@ -75,31 +75,7 @@ export const MEMORY_ROWS: { config: string; augmentations: number; dtype: "f32" 
   { config: "hrm_arc", augmentations: 1, dtype: "f32" },
 ];
 
-/** Matmul FLOPs of one block on one sequence; elementwise work is not counted. */
-function blockFlops(cfg: ModelConfig): number {
-  const { hidden: H, positions: L, inter: I, interT: It } = dims(cfg);
-  const mix = cfg.arch.mlp_t
-    ? 2 * H * L * 2 * It + 2 * H * It * L
-    : 2 * L * H * 3 * H + 4 * L * L * H + 2 * L * H * H; // qkv, q·kᵀ and p·v over all heads, o_proj
-  return mix + 2 * L * H * 2 * I + 2 * L * I * H;
-}
-
-/** Matmul FLOPs of one network call (the L level: L_layers blocks) on one sequence. */
-export function callFlops(cfg: ModelConfig): number {
-  return cfg.arch.L_layers * blockFlops(cfg);
-}
-
-/** Network calls per supervision step: H_cycles·(L_cycles + 1) (an HRM's H-level calls have H_layers blocks). */
-export function callsPerStep(cfg: ModelConfig): number {
-  return cfg.arch.H_cycles * (cfg.arch.L_cycles + 1);
-}
-
-/** Matmul FLOPs of one supervision step: H_cycles·(L_cycles L-level calls + one H-level call) and the lm_head. */
-export function stepFlops(cfg: ModelConfig): number {
-  const { hidden: H, seqLen, vocab } = dims(cfg);
-  const hLayers = cfg.arch.family === "hrm" ? cfg.arch.H_layers : cfg.arch.L_layers;
-  return cfg.arch.H_cycles * (cfg.arch.L_cycles * cfg.arch.L_layers + hLayers) * blockFlops(cfg) + 2 * seqLen * H * vocab;
-}
+export { callFlops, callsPerStep, stepFlops } from "../src/engine/cost.ts";
 
 export interface GemmShape {
   name: string;

@@ -45,15 +45,17 @@ export interface Network<T> {
   store(batch: SequenceState[]): void;
 }
 
-export interface StepOptions {
-  hCycles?: number; // high-level cycles per step; default H_cycles as trained
+/** Overrides of the trained recursion: fewer high-level cycles per step costs less (ARC's `h_cycles`). */
+export interface RecursionOptions {
+  hCycles?: number;
 }
 
 /** One supervision step for a batch, in place on the sequences' carries. */
-export function supervisionStep<T>(net: Network<T>, batch: SequenceState[], opts: StepOptions = {}): Readout {
-  const { H_cycles, L_cycles } = net.config.arch;
+export function supervisionStep<T>(net: Network<T>, batch: SequenceState[], opts: RecursionOptions = {}): Readout {
+  const { L_cycles } = net.config.arch;
+  const H_cycles = opts.hCycles ?? net.config.arch.H_cycles;
   const { zH, zL, x } = net.load(batch);
-  for (let h = 0; h < (opts.hCycles ?? H_cycles); h++) {
+  for (let h = 0; h < H_cycles; h++) {
     for (let l = 0; l < L_cycles; l++) net.update("L", zL, zH, x); // z_L = L_level(z_L, z_H + x)
     net.update("H", zH, zL); // z_H = H_level(z_H, z_L)
   }
@@ -85,7 +87,7 @@ export interface StepReport {
  * q_halt > q_continue when the model was trained with the continue loss, as
  * every HRM is).
  */
-export function* recurse<T>(net: Network<T>, puzzles: Puzzle[], maxSteps: number, halt: HaltMode, opts: StepOptions = {}): Generator<StepReport> {
+export function* recurse<T>(net: Network<T>, puzzles: Puzzle[], maxSteps: number, halt: HaltMode, opts: RecursionOptions = {}): Generator<StepReport> {
   const states = puzzles.map((p) => net.start(p));
   const last: SequenceStep[] = [];
   const wantsHalt = (qHalt: number, qContinue: number) => (net.config.arch.no_ACT_continue ? qHalt > 0 : qHalt > qContinue);

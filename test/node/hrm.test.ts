@@ -12,7 +12,7 @@ import { randomTensors } from "../../bench/random-weights.ts";
 import { type ModelConfig, MODEL_DEFAULTS, validateConfig } from "../../src/engine/config.ts";
 import { checkPuzzles } from "../../src/engine/inputs.ts";
 import { nodeKernelModule, readPackDir } from "../../src/engine/node.ts";
-import { type Network, type StepOptions, recurse } from "../../src/engine/recursion.ts";
+import { type Network, type RecursionOptions, recurse } from "../../src/engine/recursion.ts";
 import { ReferenceNetwork } from "../../src/engine/reference.ts";
 import { type RawTensor, encodeSafetensors, toBFloat16, toFloat32 } from "../../src/engine/safetensors.ts";
 import { WasmNetwork } from "../../src/engine/wasm-network.ts";
@@ -106,7 +106,7 @@ describe("trm convert on HRM", () => {
 
 const inputs = Array.from({ length: 3 }, (_, b) => Array.from({ length: 81 }, (_, i) => (i * 7 + b * 5) % 11));
 
-function steps<T>(net: Network<T>, count: number, opts?: StepOptions): ExpectedStep[] {
+function steps<T>(net: Network<T>, count: number, opts?: RecursionOptions): ExpectedStep[] {
   const puzzles = checkPuzzles(net.config, inputs, undefined);
   return [...recurse(net, puzzles, count, "fixed", opts)].map((r) => ({
     step: r.step,
