@@ -1,7 +1,7 @@
 // `trm`: convert official checkpoints, run the recursion, solve puzzles.
 // Results go to stdout as JSON; progress and errors go to stderr.
 import { parseArgs } from "node:util";
-import { closeSync, openSync, rmSync, writeSync } from "node:fs";
+import { closeSync, existsSync, mkdirSync, openSync, rmSync, writeSync } from "node:fs";
 import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
 import { basename, join, resolve } from "node:path";
 import { TrmError } from "../errors.ts";
@@ -75,12 +75,15 @@ async function convertCommand(argv: string[]): Promise<void> {
     throw new UsageError(`cannot read checkpoint ${checkpointPath}`);
   }
   const out = resolve(values.out);
-  await mkdir(out, { recursive: true });
+  const outExisted = existsSync(out);
   // The puzzle table (ARC) streams to a temporary file while converting, renamed into place on success.
   const tableTmp = join(out, `${TABLE_FILE}.${process.pid}.tmp`);
   let tableFd: number | undefined;
   const writeTable = (bytes: Uint8Array) => {
-    tableFd ??= openSync(tableTmp, "w");
+    if (tableFd === undefined) {
+      mkdirSync(out, { recursive: true });
+      tableFd = openSync(tableTmp, "w");
+    }
     writeSync(tableFd, bytes);
   };
   const result = await convert({
@@ -104,9 +107,11 @@ async function convertCommand(argv: string[]): Promise<void> {
     .catch((e) => {
       if (tableFd !== undefined) closeSync(tableFd);
       rmSync(tableTmp, { force: true });
+      if (!outExisted) rmSync(out, { recursive: true, force: true }); // a failed conversion leaves no output
       throw e;
     })
     .finally(() => checkpoint.close());
+  await mkdir(out, { recursive: true });
   // Nothing is written until the conversion has succeeded; each file appears whole (write, then rename).
   if (tableFd !== undefined) {
     closeSync(tableFd);
