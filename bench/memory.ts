@@ -80,9 +80,11 @@ async function inspector(port: number) {
     const m = JSON.parse(String(e.data)) as { id?: number; result?: unknown };
     if (m.id !== undefined) pending.get(m.id)?.(m.result);
   });
-  const send = (method: string) => new Promise<unknown>((resolve) => {
+  // An answer that never comes (seen once on a loaded machine) fails the row instead of hanging the bench.
+  const send = (method: string, timeoutMs = 60_000) => new Promise<unknown>((resolve, reject) => {
     pending.set(++id, resolve);
     ws.send(JSON.stringify({ id, method, params: {} }));
+    setTimeout(() => reject(new Error(`the Worker's inspector did not answer ${method} within ${timeoutMs} ms`)), timeoutMs).unref();
   });
   return { send, close: () => ws.close() };
 }
