@@ -31,7 +31,7 @@ const USAGE = `usage:
   trm solve --url <worker url> --model-name <name> --task ... --input <file> [--steps N] [--halt ...]
   trm eval --model <dir> --task sudoku|maze --input <file.csv|file.txt> [--steps N] [--limit N] [--linear f32|int8] [--json out.json]
   trm arc --model <dir> --tasks test_puzzles.json [--solutions file] [--augmentations N|all] [--steps N] [--halt fixed|adaptive]
-          [--h-cycles N] [--linear f32|int8] --submission <file> [--json report.json]
+          [--h-cycles N] [--linear f32|int8] [--threads N] --submission <file> [--json report.json]
   trm generate sudoku --count N [--clues N|MIN-MAX] [--seed S] [--out file.csv]
   trm generate maze --count N [--side 11] [--min-path N] [--loops N] [--seed S] [--out file.csv]
 
