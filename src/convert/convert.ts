@@ -16,6 +16,7 @@ import { INT8_WEIGHT_LEVELS, quantizeRows } from "../engine/quantize.ts";
 import { type RawTensor, encodeSafetensors, float32Bytes, parseSafetensors, toBFloat16, toFloat32 } from "../engine/safetensors.ts";
 import { createHash } from "node:crypto";
 import type { ByteSource } from "./byte-source.ts";
+import { ARC_SEQ_LEN, ARC_VOCAB } from "../tasks/arc/grid.ts";
 import { type RowStream, parseIdentifiers, writePuzzleTable } from "./puzzle-table.ts";
 import { type DeferredTensor, readTorchCheckpoint } from "./torch-checkpoint.ts";
 
@@ -188,7 +189,12 @@ export async function convert(opts: ConvertOptions): Promise<Converted> {
   r.offer("vocab_size", opts.vocabSize, "--vocab-size");
   r.offer("num_puzzle_identifiers", opts.numPuzzleIdentifiers, "--num-puzzle-identifiers");
   const identifiers = opts.identifiersJson === undefined ? undefined : parseIdentifiers(opts.identifiersJson, opts.identifiersName ?? "identifiers.json");
-  if (identifiers) r.offer("num_puzzle_identifiers", identifiers.length, opts.identifiersName ?? "identifiers.json");
+  if (identifiers) {
+    r.offer("num_puzzle_identifiers", identifiers.length, opts.identifiersName ?? "identifiers.json");
+    // identifiers name ARC augmentations: the official builder's 30x30 canvas and 12 tokens
+    r.offer("seq_len", ARC_SEQ_LEN, "the ARC encoding (--identifiers)");
+    r.offer("vocab_size", ARC_VOCAB, "the ARC encoding (--identifiers)");
+  }
   for (const f of ["seq_len", "vocab_size", "num_puzzle_identifiers"]) {
     r.offer(f, dataset[f], opts.datasetName ?? "dataset.json");
     r.offer(f, extras[f], opts.configName);
