@@ -2,7 +2,7 @@
 // driven by playwright-core; nothing downloads a browser), loaded from a local
 // Worker that serves the shipped packs from local R2 as `npm start` does.
 // Screenshots and the measured times go to test/browser/artifacts/ (not committed).
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { type BrowserContext, type Page, chromium } from "playwright-core";
@@ -61,6 +61,7 @@ function readBoard(): Promise<string> {
 const outcome = (key: string) => page.textContent(`#outcome dd[data-key=${key}]`);
 
 beforeAll(async () => {
+  if (!existsSync(CHROMIUM)) throw new Error(`no Chromium at ${CHROMIUM}: install Debian's (apt-get install chromium; .ci/run does) or set CHROMIUM to its path`);
   mkdirSync(ARTIFACTS, { recursive: true });
   base = (await harness.listen()).url.toString().replace(/\/$/, "");
   await seedShippedPacks(((await harness.getWorker().getEnv()) as { MODELS: Parameters<typeof seedShippedPacks>[0] }).MODELS);
