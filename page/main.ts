@@ -14,6 +14,7 @@ const solveButton = $<HTMLButtonElement>("solve");
 const errorBox = $("error");
 const board = $("board");
 const outcome = $("outcome");
+const history = $("history");
 
 let models: ModelInfo[] = [];
 let view: TaskView | undefined;
@@ -40,6 +41,8 @@ function resetProgress(): void {
   $("halted").textContent = "";
   $("halting-value").textContent = "–";
   $<HTMLMeterElement>("halting").value = 0;
+  history.replaceChildren();
+  history.setAttribute("aria-label", "halting confidence by step: none yet");
   outcome.replaceChildren();
 }
 
@@ -57,6 +60,15 @@ function pickModel(): void {
   };
   view?.mount(container, redraw);
   redraw();
+}
+
+/** One bar per step for the halting confidence, so its rise (or not) stays in view. */
+function addToHistory(s: PuzzleState): void {
+  const bar = document.createElement("span");
+  bar.style.setProperty("--p", String(s.confidence));
+  history.append(bar);
+  const values = [...history.children].map((b) => Number((b as HTMLElement).style.getPropertyValue("--p")).toFixed(2));
+  history.setAttribute("aria-label", `halting confidence by step: ${values.join(", ")}`);
 }
 
 function showProgress(s: PuzzleState, limit: number): void {
@@ -109,6 +121,7 @@ async function solve(): Promise<void> {
         view!.draw(board, s, before);
         before = s;
         showProgress(s, limit);
+        addToHistory(s);
         finalStepAt = performance.now();
         if (!s.halted) await new Promise((r) => setTimeout(r, Number(delay.value)));
       },

@@ -115,6 +115,7 @@ describe("the playground page", () => {
     expect(await outcome("solved")).toBe(api.body.result.check.valid ? "yes" : "no");
     expect(await page.textContent("#step")).toBe(`Step ${api.body.result.steps} of 16.`);
     expect(Number(await page.textContent("#halting-value"))).toBeCloseTo(api.body.result.confidence, 3);
+    expect(await page.$$eval("#history span", (bars) => bars.length)).toBe(16); // one halting-confidence bar per step
     // Per-cell confidence arrives as shading on every blank cell.
     const shaded = await page.$$eval("#board .cell:not(.given)", (cells) => cells.filter((c) => (c as HTMLElement).style.getPropertyValue("--p") !== "").length);
     expect(shaded).toBe([...EULER_01].filter((c) => c === "0").length);
@@ -146,6 +147,9 @@ describe("the playground page", () => {
     expect(await readBoard()).toBe(api.body.result.solution.join(""));
     expect(await outcome("check-shortest")).toBe(api.body.result.check.shortest ? "yes" : "no");
     measured.maze_click_to_final_step_ms = Number((await outcome("click-to-final"))!.replace(" ms", ""));
+    // Every row of the board is drawn at the same height, walls or not.
+    const heights = await page.$$eval("#board .row", (rows) => rows.map((r) => Math.round(r.getBoundingClientRect().height)));
+    expect(new Set(heights).size).toBe(1);
     await page.screenshot({ path: join(ARTIFACTS, "maze.png"), fullPage: true });
     expect(consoleErrors).toEqual([]);
   });
