@@ -17,7 +17,7 @@ const EULER_01 = "00302060090030500100180640000810290070000000800670820000260950
 
 const harness = createTestHarness({ workers: [{ configPath: join(ROOT, "wrangler.toml") }] });
 const profile = mkdtempSync(join(tmpdir(), "trm-chromium-"));
-const measured: Record<string, number> = {};
+const measured: Record<string, number | number[]> = {};
 let base = "";
 let browser: BrowserContext;
 let page: Page;
@@ -119,16 +119,19 @@ describe("the playground page", () => {
     // Per-cell confidence arrives as shading on every blank cell.
     const shaded = await page.$$eval("#board .cell:not(.given)", (cells) => cells.filter((c) => (c as HTMLElement).style.getPropertyValue("--p") !== "").length);
     expect(shaded).toBe([...EULER_01].filter((c) => c === "0").length);
-    measured.sudoku_click_to_final_step_ms_animated = Number((await outcome("click-to-final"))!.replace(" ms", ""));
+    measured.sudoku_click_to_final_step_ms_animated_first_solve = Number((await outcome("click-to-final"))!.replace(" ms", ""));
     await page.screenshot({ path: join(ARTIFACTS, "sudoku.png"), fullPage: true });
 
     // Without the animation's pause between steps: the time the solve itself takes, click to final step.
     await choose("delay", "none (as fast as it computes)");
-    for (let i = 0; i < 3; i++) {
+    const runs: number[] = [];
+    for (let i = 0; i < 5; i++) {
       await page.click("#solve");
       await page.waitForSelector("body[data-state=done]");
-      measured[`sudoku_click_to_final_step_ms_run${i + 1}`] = Number((await outcome("click-to-final"))!.replace(" ms", ""));
+      runs.push(Number((await outcome("click-to-final"))!.replace(" ms", "")));
     }
+    measured.sudoku_click_to_final_step_ms_runs = runs;
+    measured.sudoku_click_to_final_step_ms_median = [...runs].sort((a, b) => a - b)[2];
     expect(await readBoard()).toBe(api.body.result.solution);
     expect(consoleErrors).toEqual([]);
   });
