@@ -55,7 +55,7 @@ export async function listModels(token: string): Promise<ModelInfo[]> {
 }
 
 export interface SolveEvents {
-  step(step: number, puzzle: PuzzleState): Promise<void> | void;
+  step(puzzle: PuzzleState): Promise<void> | void;
   result(puzzle: PuzzleState): void;
 }
 
@@ -84,7 +84,7 @@ export async function solveStream(model: string, body: Record<string, unknown>, 
       buffer = buffer.slice(end + 2);
       const event = /^event: (.*)$/m.exec(block)?.[1];
       const data = JSON.parse(block.split("\n").filter((l) => l.startsWith("data: ")).map((l) => l.slice(6)).join("\n"));
-      if (event === "step") await on.step(data.step, data.puzzles[0]);
+      if (event === "step") await on.step(data.puzzles[0]);
       else if (event === "result") return on.result(data.result);
       else if (event === "error") throw new ApiError(data.error.code, data.error.message, res.status);
     }

@@ -27,7 +27,8 @@ function showError(e: unknown): void {
   setState("error");
   if (e instanceof ApiError) errorBox.textContent = `${e.message} (${e.code}, HTTP ${e.status})`;
   else if (e instanceof DOMException && e.name === "AbortError") errorBox.textContent = "Stopped.";
-  else errorBox.textContent = `Could not reach the API: ${(e as Error).message}`;
+  else if (e instanceof TypeError) errorBox.textContent = `Could not reach the API: ${e.message}`;
+  else errorBox.textContent = String((e as Error).message ?? e);
 }
 
 function describe(m: ModelInfo): string {
@@ -111,13 +112,14 @@ async function solve(): Promise<void> {
   board.scrollIntoView({ behavior: "smooth", block: "nearest" }); // on a phone the board sits below the controls
   running = new AbortController();
   solveButton.textContent = "Stop";
+  modelSelect.disabled = true; // the view and its board belong to this model until the run ends
   const limit = Number(maxSteps.value);
   const clicked = performance.now();
   let before: Answer | undefined;
   let finalStepAt = clicked;
   try {
     await solveStream(m.name, { puzzle: view.puzzle(), max_steps: limit, halt: halt.value, detail: "cells" }, token.value, {
-      step: async (_step, s) => {
+      step: async (s) => {
         view!.draw(board, s, before);
         before = s;
         showProgress(s, limit);
@@ -137,6 +139,7 @@ async function solve(): Promise<void> {
   } finally {
     running = undefined;
     solveButton.textContent = "Solve";
+    modelSelect.disabled = false;
   }
 }
 
@@ -157,7 +160,7 @@ async function start(): Promise<void> {
   );
   const first = models.findIndex((m) => m.name === "sudoku" && !m.error);
   const usable = models.findIndex((m) => !m.error && m.task !== undefined && m.task in VIEWS);
-  if (usable < 0) return showError(new ApiError("no_models", "the server has no model this page can show", 200));
+  if (usable < 0) return showError(new Error("The server has no model this page can show."));
   modelSelect.value = String(first >= 0 ? first : usable);
   modelSelect.disabled = false;
   solveButton.disabled = false;

@@ -34,6 +34,13 @@ function parseSse(body: string): { event: string; data: any }[] {
   }));
 }
 
+/** The Worker called with CORS_ORIGINS set as [vars] would set it (the generated Env types the default "" literally). */
+function workerWith(corsOrigins: string): (request: Request) => Promise<Response> {
+  type Args = Parameters<typeof worker.fetch>;
+  const configured = { ...env, CORS_ORIGINS: corsOrigins } as unknown as Args[1];
+  return (request) => worker.fetch(request as Args[0], configured);
+}
+
 beforeAll(seedPacks);
 
 describe('"detail": "cells"', () => {
@@ -85,31 +92,31 @@ describe("CORS", () => {
   });
 
   test("listed origins may call the API, including error answers and SSE streams; others may not", async () => {
-    const listed = { ...env, CORS_ORIGINS: "https://app.example, https://other.example" };
-    const pre = await worker.fetch(preflight("https://app.example"), listed);
+    const listed = workerWith("https://app.example, https://other.example");
+    const pre = await listed(preflight("https://app.example"));
     expect(pre.status).toBe(204);
     expect(pre.headers.get("access-control-allow-origin")).toBe("https://app.example");
     expect(pre.headers.get("access-control-allow-methods")).toContain("POST");
     expect(pre.headers.get("access-control-allow-headers")).toContain("authorization");
-    expect((await worker.fetch(preflight("https://evil.example"), listed)).status).toBe(403);
+    expect((await listed(preflight("https://evil.example"))).status).toBe(403);
 
-    const models = await worker.fetch(new Request(`${BASE}/v1/models`, { headers: { origin: "https://other.example" } }), listed);
+    const models = await listed(new Request(`${BASE}/v1/models`, { headers: { origin: "https://other.example" } }));
     expect(models.headers.get("access-control-allow-origin")).toBe("https://other.example");
     expect(models.headers.get("vary")).toContain("Origin");
-    const missing = await worker.fetch(new Request(`${BASE}/v1/models/nope`, { headers: { origin: "https://app.example" } }), listed);
+    const missing = await listed(new Request(`${BASE}/v1/models/nope`, { headers: { origin: "https://app.example" } }));
     expect(missing.status).toBe(404);
     expect(missing.headers.get("access-control-allow-origin")).toBe("https://app.example");
-    const stream = await worker.fetch(solveRequest({ puzzle, max_steps: 2 }, { origin: "https://app.example", accept: "text/event-stream" }), listed);
+    const stream = await listed(solveRequest({ puzzle, max_steps: 2 }, { origin: "https://app.example", accept: "text/event-stream" }));
     expect(stream.headers.get("access-control-allow-origin")).toBe("https://app.example");
     expect(parseSse(new TextDecoder().decode(await stream.arrayBuffer())).map((e) => e.event)).toEqual(["step", "step", "result"]);
-    const other = await worker.fetch(new Request(`${BASE}/v1/models`, { headers: { origin: "https://evil.example" } }), listed);
+    const other = await listed(new Request(`${BASE}/v1/models`, { headers: { origin: "https://evil.example" } }));
     expect(other.headers.get("access-control-allow-origin")).toBeNull();
   });
 
   test('"*" allows any origin', async () => {
-    const any = { ...env, CORS_ORIGINS: "*" };
-    const r = await worker.fetch(new Request(`${BASE}/v1/models`, { headers: { origin: "https://anywhere.example" } }), any);
+    const any = workerWith("*");
+    const r = await any(new Request(`${BASE}/v1/models`, { headers: { origin: "https://anywhere.example" } }));
     expect(r.headers.get("access-control-allow-origin")).toBe("*");
-    expect((await worker.fetch(preflight("https://anywhere.example"), any)).status).toBe(204);
+    expect((await any(preflight("https://anywhere.example"))).status).toBe(204);
   });
 });
