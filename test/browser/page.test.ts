@@ -141,6 +141,28 @@ describe("the playground page", () => {
     expect(consoleErrors).toEqual([]);
   });
 
+  test("max steps and the halting mode reach the API", async () => {
+    await openPage();
+    await choose("model", "sudoku");
+    await choose("delay", "none (as fast as it computes)");
+    await page.fill("#task-input textarea", EULER_01);
+    await page.fill("#max-steps", "3");
+    await page.click("#solve");
+    await page.waitForSelector("body[data-state=done]");
+    const three = await apiSolve("sudoku", EULER_01, { max_steps: 3 });
+    expect(await page.textContent("#step")).toBe("Step 3 of 3.");
+    expect(await readBoard()).toBe(three.body.result.solution);
+    await page.fill("#max-steps", "16");
+    await page.selectOption("#halt", "adaptive");
+    await page.click("#solve");
+    await page.waitForSelector("body[data-state=done]");
+    const adaptive = await apiSolve("sudoku", EULER_01, { halt: "adaptive" });
+    expect(adaptive.body.result.steps).toBeLessThan(16); // this easy puzzle halts early
+    expect(await outcome("steps")).toBe(String(adaptive.body.result.steps));
+    expect(await page.$$eval("#history span", (bars) => bars.length)).toBe(adaptive.body.result.steps);
+    expect(await readBoard()).toBe(adaptive.body.result.solution);
+  });
+
   test("solves a maze and ends on the API's answer", async () => {
     consoleErrors = [];
     await openPage();
