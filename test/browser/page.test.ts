@@ -197,6 +197,20 @@ describe("the playground page", () => {
     await page.screenshot({ path: join(ARTIFACTS, "bad-puzzle.png"), fullPage: true });
   });
 
+  test("Stop ends a run between steps", async () => {
+    await openPage();
+    await choose("model", "sudoku");
+    await choose("delay", "slow (0.5 s a step)");
+    await page.click("#solve");
+    await page.waitForFunction(() => document.getElementById("step")!.textContent === "Step 1 of 16.");
+    expect(await page.textContent("#solve")).toBe("Stop");
+    await page.click("#solve");
+    await page.waitForSelector("body[data-state=error]");
+    expect(await page.textContent("#error")).toBe("Stopped.");
+    expect(await page.textContent("#solve")).toBe("Solve");
+    expect(await page.textContent("#step")).not.toBe("Step 16 of 16.");
+  });
+
   test("fits a phone-sized screen without sideways scrolling", async () => {
     await page.setViewportSize({ width: 375, height: 740 });
     await openPage();
