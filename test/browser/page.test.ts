@@ -5,7 +5,7 @@
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { type BrowserContext, type Page, chromium } from "playwright-core";
+import { type BrowserContext, type Page, type Response as PageResponse, chromium } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { createTestHarness } from "wrangler";
 
@@ -85,7 +85,17 @@ describe("the playground page", () => {
     expect(res.headers.get("content-security-policy")).toMatch(/default-src 'none'; script-src 'self'/);
     expect((await fetch(`${base}/_headers`)).status).toBe(404); // the header rules themselves are not served
     consoleErrors = [];
+    const responses: PageResponse[] = [];
+    const collect = (r: PageResponse) => void responses.push(r);
+    page.on("response", collect);
     await openPage();
+    page.off("response", collect);
+    // What Chromium transferred for the page itself (compressed bodies as sent), next to the API's model list.
+    const files = responses.filter((r) => !new URL(r.url()).pathname.startsWith("/v1/"));
+    expect(files.map((r) => new URL(r.url()).pathname).sort()).toEqual(["/", "/app.js", "/style.css"]);
+    for (const r of files) measured[`page_transferred_bytes ${new URL(r.url()).pathname}`] = (await r.request().sizes()).responseBodySize;
+    measured.page_transferred_bytes = files.reduce((sum, r) => sum + (measured[`page_transferred_bytes ${new URL(r.url()).pathname}`] as number), 0);
+    expect(measured.page_transferred_bytes).toBeLessThan(100 * 1024);
     const options = await page.$$eval("#model option", (os) => os.map((o) => ({ text: o.textContent, disabled: (o as HTMLOptionElement).disabled })));
     expect(options).toContainEqual({ text: "sudoku", disabled: false });
     expect(options).toContainEqual({ text: "maze", disabled: false });
