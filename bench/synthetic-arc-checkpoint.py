@@ -16,8 +16,6 @@ Writes into --out (never commit these):
   step_518071        the checkpoint (torch.save names it after the step)
   all_config.yaml    the arch section as the official pretrain.py writes it
   dataset.json       the metadata fields the converter reads from <build>/test/dataset.json
-  identifiers.json   one name per row in the official builder's format ("<blank>", "<task>",
-                     "<task>|||t<k>|||<perm>"): made-up tasks of 1 + 1000 augmentations each
   table.json         rows, columns and the sha256 of the table's float32 bytes, to check a streamed copy
   identifiers.json   one identifier per row in the official layout ("<blank>", then per task the
                      original and its "<task>|||t<k>|||<perm>" augmentations, each task contiguous;
@@ -55,22 +53,6 @@ def table_chunks(rng, rows, digest):
         chunk = rng.standard_normal((min(CHUNK_ROWS, rows - first), HIDDEN), dtype=np.float32).astype("<f4").tobytes()
         digest.update(chunk)
         yield chunk
-
-
-def identifiers(rng, rows):
-    """Made-up task ids, each the unaugmented name then 1000 distinct augmentations, in contiguous rows."""
-    names = ["<blank>"]
-    while len(names) < rows:
-        task = f"{int(rng.integers(0, 2**32)):08x}"
-        names.append(task)
-        seen = set()
-        while len(seen) < 1000 and len(names) < rows:
-            augmentation = f"t{int(rng.integers(0, 8))}|||0" + "".join(map(str, rng.permutation(9) + 1))
-            if augmentation in seen or augmentation == "t0|||0123456789":
-                continue
-            seen.add(augmentation)
-            names.append(f"{task}|||{augmentation}")
-    return names
 
 
 def main():
@@ -128,8 +110,6 @@ def main():
     with open(os.path.join(args.out, "table.json"), "w") as f:
         json.dump({"key": PREFIX + "puzzle_emb.weights", "rows": args.rows, "columns": HIDDEN, "float32_sha256": digest.hexdigest(), "seed": args.seed}, f)
         f.write("\n")
-    with open(os.path.join(args.out, "identifiers.json"), "w") as f:
-        json.dump(identifiers(rng, args.rows), f)
     with open(os.path.join(args.out, "dataset.json"), "w") as f:
         json.dump({"pad_id": 0, "ignore_label_id": 0, "blank_identifier_id": 0, "vocab_size": VOCAB, "seq_len": SEQ_LEN, "num_puzzle_identifiers": args.rows, "sets": ["all"]}, f)
         f.write("\n")
