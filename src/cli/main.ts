@@ -1,7 +1,7 @@
 // `trm`: convert official checkpoints, run the recursion, solve puzzles.
 // Results go to stdout as JSON; progress and errors go to stderr.
 import { parseArgs } from "node:util";
-import { closeSync, existsSync, mkdirSync, openSync, rmSync, writeSync } from "node:fs";
+import { closeSync, openSync, rmSync, writeSync } from "node:fs";
 import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
 import { basename, join, resolve } from "node:path";
 import { TrmError } from "../errors.ts";
@@ -31,7 +31,7 @@ const USAGE = `usage:
   trm solve --url <worker url> --model-name <name> --task ... --input <file> [--steps N] [--halt ...]
   trm eval --model <dir> --task sudoku|maze --input <file.csv|file.txt> [--steps N] [--limit N] [--linear f32|int8] [--json out.json]
   trm arc --model <dir> --tasks test_puzzles.json [--solutions file] [--augmentations N|all] [--steps N] [--halt fixed|adaptive]
-          [--h-cycles N] [--linear f32|int8] --submission <file> [--json report.json]
+          [--h-cycles N] [--linear f32|int8] [--threads N] --submission <file> [--json report.json]
   trm generate sudoku --count N [--clues N|MIN-MAX] [--seed S] [--out file.csv]
   trm generate maze --count N [--side 11] [--min-path N] [--loops N] [--seed S] [--out file.csv]
 
@@ -75,15 +75,12 @@ async function convertCommand(argv: string[]): Promise<void> {
     throw new UsageError(`cannot read checkpoint ${checkpointPath}`);
   }
   const out = resolve(values.out);
-  const outExisted = existsSync(out);
-  // The puzzle table (ARC) streams to a temporary file while converting, renamed into place on success.
-  const tableTmp = join(out, `${TABLE_FILE}.${process.pid}.tmp`);
+  // The puzzle table (ARC) streams to a temporary file beside the output folder while converting,
+  // and moves into it on success; a failed conversion leaves nothing behind.
+  const tableTmp = `${out}.${TABLE_FILE}.${process.pid}.tmp`;
   let tableFd: number | undefined;
   const writeTable = (bytes: Uint8Array) => {
-    if (tableFd === undefined) {
-      mkdirSync(out, { recursive: true });
-      tableFd = openSync(tableTmp, "w");
-    }
+    tableFd ??= openSync(tableTmp, "w");
     writeSync(tableFd, bytes);
   };
   const result = await convert({
@@ -107,12 +104,11 @@ async function convertCommand(argv: string[]): Promise<void> {
     .catch((e) => {
       if (tableFd !== undefined) closeSync(tableFd);
       rmSync(tableTmp, { force: true });
-      if (!outExisted) rmSync(out, { recursive: true, force: true }); // a failed conversion leaves no output
       throw e;
     })
     .finally(() => checkpoint.close());
-  await mkdir(out, { recursive: true });
   // Nothing is written until the conversion has succeeded; each file appears whole (write, then rename).
+  await mkdir(out, { recursive: true });
   if (tableFd !== undefined) {
     closeSync(tableFd);
     await rename(tableTmp, join(out, TABLE_FILE));
