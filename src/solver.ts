@@ -57,7 +57,7 @@ export interface EncodedPuzzle {
 }
 
 /** Encodes every puzzle first, so a bad one is reported before any work starts. */
-export function encodePuzzles(model: LoadedModel, puzzles: unknown[], label = (i: number) => `puzzles[${i}]`): EncodedPuzzle[] {
+export function encodePuzzles(model: Pick<LoadedModel, "codec" | "config">, puzzles: unknown[], label = (i: number) => `puzzles[${i}]`): EncodedPuzzle[] {
   return puzzles.map((p, i) => {
     try {
       return model.codec.encode(p, model.config);

@@ -2,10 +2,16 @@
 //   GET  /v1/models                 models in the bucket
 //   GET  /v1/models/:name           one model's manifest and size
 //   POST /v1/models/:name/solve     solve puzzles (JSON, NDJSON or SSE; see solve.ts)
+//   /v1/jobs...                     batch jobs over Queues (see jobs/api.ts); the queue handler is their consumer
 import { TrmError } from "../errors.ts";
 import { checkAuth, errorResponse, json } from "./http.ts";
 import { getModel, listModels, modelInfo } from "./models.ts";
 import { type Limits, solve } from "./solve.ts";
+import { jobsRoute } from "./jobs/api.ts";
+import { consume } from "./jobs/consumer.ts";
+import type { SliceMessage } from "./jobs/types.ts";
+
+export { JobState } from "./jobs/state.ts";
 
 export interface WorkerEnv extends Env {
   API_TOKEN?: string; // secret: when set, every /v1 request needs it as a bearer token
@@ -26,7 +32,11 @@ function decodeName(raw: string): string {
 async function route(request: Request, env: WorkerEnv): Promise<Response> {
   const { pathname } = new URL(request.url);
   if (pathname === "/" && request.method === "GET") {
-    return json({ service: "trm-worker", endpoints: ["GET /v1/models", "GET /v1/models/:name", "POST /v1/models/:name/solve"] });
+    return json({ service: "trm-worker", endpoints: ["GET /v1/models", "GET /v1/models/:name", "POST /v1/models/:name/solve", "POST /v1/jobs", "GET /v1/jobs/:id", "GET /v1/jobs/:id/results", "DELETE /v1/jobs/:id"] });
+  }
+  if (/^\/v1\/jobs(\/|$)/.test(pathname)) {
+    checkAuth(request, env.API_TOKEN);
+    return jobsRoute(request, env, pathname);
   }
   const match = /^\/v1\/models(?:\/([^/]+))?(\/solve)?\/?$/.exec(pathname);
   if (!match) throw new TrmError("not_found", `no route for ${pathname}`, 404);
@@ -56,4 +66,5 @@ export default {
       return errorResponse(e);
     }
   },
-} satisfies ExportedHandler<WorkerEnv>;
+  queue: consume,
+} satisfies ExportedHandler<WorkerEnv, SliceMessage>;

@@ -20,7 +20,7 @@ function unavailable(name: string, why: string): TrmError {
   return new TrmError("model_unavailable", `model ${name} cannot be served: ${why}`, 503);
 }
 
-async function readManifest(bucket: R2Bucket, name: string): Promise<PackManifest> {
+export async function readManifest(bucket: R2Bucket, name: string): Promise<PackManifest> {
   checkName(name);
   const object = await bucket.get(modelKey(name, MANIFEST_FILE));
   if (!object) throw new TrmError("model_not_found", `no model named ${JSON.stringify(name)}`, 404);

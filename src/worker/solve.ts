@@ -32,8 +32,8 @@ function parseSolveBody(body: unknown, model: LoadedModel, limits: Limits, batch
   return { puzzles, single, opts: solveOptions(b, model.config) };
 }
 
-/** A result as the API shows it. */
-function present(r: Progress | Result) {
+/** A result as the API shows it (also each line of a job's results). */
+export function present(r: Progress | Result) {
   return {
     index: r.index,
     solution: r.answer.solution,
