@@ -41,7 +41,7 @@ export function parsePuzzleFile(text: string, name: string): Item[] {
   return lines.map((puzzle) => ({ puzzle }));
 }
 
-function progressBar(done: number, total: number, started: number): string {
+export function progressBar(done: number, total: number, started: number): string {
   const width = 30;
   const filled = Math.round((width * done) / total);
   const elapsed = (performance.now() - started) / 1000;

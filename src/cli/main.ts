@@ -16,6 +16,7 @@ import { TASKS, type TaskName } from "../engine/config.ts";
 import { UsageError, haltOption, intOption, linearOption, readText } from "./args.ts";
 import { evalCommand } from "./eval.ts";
 import { generateCommand } from "./generate.ts";
+import { jobsCommand } from "./jobs.ts";
 import { solveCommand } from "./solve.ts";
 
 const VERSION = "0.1.0";
@@ -27,6 +28,8 @@ const USAGE = `usage:
   trm solve --model <dir> --task sudoku|maze|tokens --input <file> [--steps N] [--halt fixed|adaptive] [--linear f32|int8]
   trm solve --url <worker url> --model-name <name> --task ... --input <file> [--steps N] [--halt ...]
   trm eval --model <dir> --task sudoku|maze --input <file.csv|file.txt> [--steps N] [--limit N] [--linear f32|int8] [--json out.json]
+  trm jobs submit --url <worker url> --model-name <name> --task ... --input <file> [--steps N] [--halt ...] [--out results.ndjson] [--no-wait]
+  trm jobs status|results|cancel <job id> --url <worker url> [--out results.ndjson]
   trm generate sudoku --count N [--clues N|MIN-MAX] [--seed S] [--out file.csv]
   trm generate maze --count N [--side 11] [--min-path N] [--loops N] [--seed S] [--out file.csv]
 
@@ -166,6 +169,8 @@ async function main(argv: string[]): Promise<void> {
       return evalCommand(rest);
     case "generate":
       return generateCommand(rest);
+    case "jobs":
+      return jobsCommand(rest);
     case "--version":
       process.stdout.write(`trm-worker ${VERSION}\n`);
       return;

@@ -26,7 +26,7 @@ const progress = (done: number, total: number, started: number) =>
   process.stderr.write(`trm solve: ${done}/${total} puzzles, ${((performance.now() - started) / 1000).toFixed(1)} s\n`);
 
 /** One puzzle per non-empty line; the tokens task takes JSON lines, the others their plain notation. */
-function parseLines(text: string, task: TaskName): { index: number; puzzle: unknown; error?: Line["error"] }[] {
+export function parseLines(text: string, task: TaskName): { index: number; puzzle: unknown; error?: Line["error"] }[] {
   return text.split("\n").map((l) => l.trim()).filter(Boolean).map((l, index) => {
     if (task !== "tokens") return { index, puzzle: l };
     try {
