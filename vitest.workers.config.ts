@@ -6,10 +6,10 @@ import { cloudflareTest } from "@cloudflare/vitest-plugin";
 const shared = process.env.TRM_SHARED ?? resolve(import.meta.dirname, "../shared");
 
 // The Worker inside workerd, with its real (local, ephemeral) R2 buckets,
-// queues and Durable Objects. Jobs get small slices (4 Sudokus per message),
+// queues and Durable Objects. Jobs get small slices (4 shipped-model Sudokus at 16 steps, 4.13 GFLOP each, per message),
 // a 1 s retry backoff and a small job limit, so a few puzzles exercise many
 // messages, retries and the limit quickly.
-const jobVars = { JOB_SLICE_POSITIONS: 400, JOB_RETRY_DELAY_S: 1, MAX_JOB_PUZZLES: 100 };
+const jobVars = { JOB_SLICE_GFLOP: 17, JOB_RETRY_DELAY_S: 1, MAX_JOB_PUZZLES: 100 };
 
 export default defineConfig({
   plugins: [cloudflareTest({ wrangler: { configPath: "./wrangler.toml" }, miniflare: { bindings: jobVars } })],

@@ -1,6 +1,7 @@
 // `npm start`: seed the local R2 bucket (miniflare persistence under
 // .wrangler/state) with every pack in weights/, serve the Worker with
-// `wrangler dev`, and show one solve through it.
+// `wrangler dev` (which also runs the job queue's consumer locally), and show
+// one solve through it.
 import { spawn } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
@@ -60,4 +61,6 @@ console.log(`\nTRM Worker is serving on ${BASE}. Example request:\n`);
 console.log(`  curl -s ${BASE}/v1/models/${EXAMPLE_MODEL}/solve -H 'content-type: application/json' -d '${body}'\n`);
 const res = await fetch(`${BASE}/v1/models/${EXAMPLE_MODEL}/solve`, { method: "POST", headers: { "content-type": "application/json" }, body });
 console.log(`It answered (HTTP ${res.status}):\n${JSON.stringify(await res.json(), null, 2)}\n`);
+console.log(`The same Worker consumes the local job queue. A batch job (one puzzle per line), with a progress bar:\n`);
+console.log(`  npx trm jobs submit --url ${BASE} --model-name ${EXAMPLE_MODEL} --task sudoku --input ../shared/benchmarks/sudoku/easy50.txt --out results.ndjson\n`);
 console.log("Ctrl-C stops the Worker.");

@@ -24,7 +24,7 @@ import { putPack } from "./packs.ts";
 const E = env as unknown as WorkerEnv;
 const BASE = "http://trm.test";
 const DLQ = "trm-jobs-dlq";
-const PER_SLICE = 4; // JOB_SLICE_POSITIONS 400 in vitest.workers.config.ts / 81 positions per Sudoku or 9x9 maze
+const PER_SLICE = 4; // JOB_SLICE_GFLOP 17 in vitest.workers.config.ts / 4.13 GFLOP per shipped-model Sudoku at 16 steps
 
 const call = (path: string, init: RequestInit = {}) => exports.default.fetch(new Request(BASE + path, init));
 const post = (path: string, body: unknown) => call(path, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });

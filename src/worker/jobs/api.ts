@@ -6,6 +6,7 @@
 // Every puzzle is checked against the model's codec before anything is queued,
 // so a bad puzzle is a 4xx here and never a failed slice later.
 import { TrmError } from "../../errors.ts";
+import { stepFlops } from "../../engine/config.ts";
 import { manifestConfig } from "../../engine/pack.ts";
 import { encodePuzzles, solveOptions } from "../../solver.ts";
 import { codecFor } from "../../tasks/index.ts";
@@ -26,7 +27,7 @@ interface JobLimits {
   maxBodyBytes: number;
   maxJobPuzzles: number;
   maxInputBytes: number;
-  slicePositions: number;
+  sliceGflop: number;
 }
 
 function jobLimits(env: WorkerEnv): JobLimits {
@@ -34,7 +35,7 @@ function jobLimits(env: WorkerEnv): JobLimits {
     maxBodyBytes: Number(env.MAX_BODY_BYTES),
     maxJobPuzzles: Number(env.MAX_JOB_PUZZLES),
     maxInputBytes: Number(env.MAX_JOB_INPUT_BYTES),
-    slicePositions: Number(env.JOB_SLICE_POSITIONS),
+    sliceGflop: Number(env.JOB_SLICE_GFLOP),
   };
 }
 
@@ -82,9 +83,11 @@ async function readInput(env: WorkerEnv, key: string, limits: JobLimits): Promis
 
 /**
  * Checks a job's body and every puzzle, and splits the puzzles into slices:
- * contiguous runs of at most JOB_SLICE_POSITIONS sequence positions (one
- * engine group per supervision step, so one slice's CPU is bounded) and
- * MESSAGE_BYTES of message. Nothing is stored or sent yet.
+ * contiguous runs of at most JOB_SLICE_GFLOP of work (matmul FLOPs of
+ * max_steps supervision steps on each puzzle's sequences, which predicts the
+ * measured CPU within a few percent; see the README's jobs section) and
+ * MESSAGE_BYTES of message. A puzzle bigger than the budget gets a slice of
+ * its own. Nothing is stored or sent yet.
  */
 export async function planJob(env: WorkerEnv, body: unknown, limits = jobLimits(env)): Promise<{ meta: JobMeta; messages: SliceMessage[] }> {
   if (!body || typeof body !== "object" || Array.isArray(body)) throw new TrmError("bad_request", 'the body must be a JSON object {"model", "puzzles" or "input", "options"}', 400);
@@ -109,18 +112,19 @@ export async function planJob(env: WorkerEnv, body: unknown, limits = jobLimits(
 
   const id = crypto.randomUUID();
   const jobOptions = { max_steps: opts.maxSteps, halt: opts.halt };
-  const positions = (i: number) => encoded[i].sequences.length * manifest.seq_len;
+  const puzzleGflop = (opts.maxSteps * stepFlops(shape.config)) / 1e9; // per sequence
   const messages: SliceMessage[] = [];
   for (let start = 0; start < puzzles.length; ) {
     const m: SliceMessage = { job: id, slice: messages.length, start, model: b.model, options: jobOptions, puzzles: [] };
-    let used = 0;
+    let gflop = 0;
     let bytes = JSON.stringify(m).length;
     for (let i = start; i < puzzles.length; i++) {
+      const work = encoded[i].sequences.length * puzzleGflop;
       const size = JSON.stringify(puzzles[i]).length + 1;
-      if (m.puzzles.length && (used + positions(i) > limits.slicePositions || bytes + size > MESSAGE_BYTES)) break;
+      if (m.puzzles.length && (gflop + work > limits.sliceGflop || bytes + size > MESSAGE_BYTES)) break;
       if (bytes + size > MESSAGE_BYTES) throw new TrmError("puzzle_too_large", `puzzles[${i}] does not fit in one queue message (${MESSAGE_BYTES} bytes)`, 413);
       m.puzzles.push(puzzles[i]);
-      used += positions(i);
+      gflop += work;
       bytes += size;
     }
     messages.push(m);
