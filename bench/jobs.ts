@@ -1,4 +1,4 @@
-// `node bench/jobs.ts [--json FILE]`: the figures behind the README's jobs scale table.
+// `node bench/jobs.ts [--json FILE] [--throughput-only]`: the figures behind the README's jobs scale table.
 //   1. CPU per queue message inside workerd: the Worker runs in wrangler's
 //      local harness (its queue consumer, Durable Object and R2 in one workerd
 //      process); a job of exactly one full slice (JOB_SLICE_GFLOP of work, as
@@ -173,6 +173,7 @@ const ARC_H1: ModelConfig = validateConfig({ ...ARC_ATTENTION, arch: { ...ARC_AT
 
 async function main() {
   const jsonOut = process.argv.includes("--json") ? process.argv[process.argv.indexOf("--json") + 1] : undefined;
+  const throughputOnly = process.argv.includes("--throughput-only"); // part 2 alone
   const packs = [
     shipped("sudoku"),
     shipped("maze"),
@@ -188,27 +189,32 @@ async function main() {
     { name: "ARC, official size at H1 (hidden 512, attention, H1 L4)", pack: packs[4], puzzles: tokenRows(ARC_H1), steps: [1] },
   ];
 
-  const worker = await startWorker(packs);
   const perMessage: Measured[] = [];
-  try {
-    for (const c of cases) perMessage.push(...(await measure(worker, c)));
-  } finally {
-    await worker.close();
+  if (!throughputOnly) {
+    const worker = await startWorker(packs);
+    try {
+      for (const c of cases) perMessage.push(...(await measure(worker, c)));
+    } finally {
+      await worker.close();
+    }
   }
 
   // Throughput with K consumers at once: K Workers, each with a one-slice job of the shipped Sudoku at 16 steps.
-  const throughput: { consumers: number; puzzles: number; wall_s: number; puzzles_per_s: number }[] = [];
+  // cores_used (workerd CPU / wall) shows how much of the machine the consumers got.
+  const throughput: { consumers: number; puzzles: number; wall_s: number; puzzles_per_s: number; cores_used: number }[] = [];
   for (const k of [1, 2, 4]) {
     const workers = await Promise.all(Array.from({ length: k }, () => startWorker([packs[0]])));
     try {
       const jobs = workers.map(() => sudokus(sliceSize(packs[0], 16)));
       await Promise.all(workers.map((w) => runJob(w.url, "sudoku", sudokus(1), 1))); // warm: model loaded
       const t0 = performance.now();
+      const cpu0 = workerdCpuMs();
       await Promise.all(workers.map((w, i) => runJob(w.url, "sudoku", jobs[i], 16)));
+      const cores = (workerdCpuMs() - cpu0) / (performance.now() - t0);
       const wall = (performance.now() - t0) / 1000;
       const puzzles = k * jobs[0].length;
-      throughput.push({ consumers: k, puzzles, wall_s: Math.round(wall * 10) / 10, puzzles_per_s: Math.round((puzzles / wall) * 100) / 100 });
-      console.error(`bench jobs: ${k} consumer(s): ${puzzles} puzzles in ${wall.toFixed(1)} s = ${(puzzles / wall).toFixed(2)} puzzles/s`);
+      throughput.push({ consumers: k, puzzles, wall_s: Math.round(wall * 10) / 10, puzzles_per_s: Math.round((puzzles / wall) * 100) / 100, cores_used: Math.round(cores * 100) / 100 });
+      console.error(`bench jobs: ${k} consumer(s): ${puzzles} puzzles in ${wall.toFixed(1)} s = ${(puzzles / wall).toFixed(2)} puzzles/s, ${cores.toFixed(2)} cores`);
     } finally {
       await Promise.all(workers.map((w) => w.close()));
     }
