@@ -189,7 +189,8 @@ async function main() {
     { name: "ARC, official size at H1 (hidden 512, attention, H1 L4)", pack: packs[4], puzzles: tokenRows(ARC_H1), steps: [1] },
   ];
 
-  const perMessage: Measured[] = [];
+  // --throughput-only keeps the per-message figures already in the --json file
+  const perMessage: Measured[] = throughputOnly && jsonOut ? JSON.parse(readFileSync(jsonOut, "utf8")).per_message : [];
   if (!throughputOnly) {
     const worker = await startWorker(packs);
     try {

@@ -139,17 +139,23 @@ export async function planJob(env: WorkerEnv, body: unknown, limits = jobLimits(
 
 async function submit(request: Request, env: WorkerEnv, limits: JobLimits): Promise<Response> {
   const { meta, messages } = await planJob(env, parseJson(await readBody(request, limits.maxBodyBytes)), limits);
-  await jobStub(env, meta.id).create(meta); // before the first message, so no consumer finds the job missing
-  for (let i = 0; i < messages.length; ) {
-    const batch: MessageSendRequest<SliceMessage>[] = [];
-    let bytes = 0;
-    for (; i < messages.length && batch.length < BATCH_MESSAGES; i++) {
-      const size = JSON.stringify(messages[i]).length;
-      if (batch.length && bytes + size > BATCH_BYTES) break;
-      batch.push({ body: messages[i], contentType: "json" });
-      bytes += size;
+  const job = jobStub(env, meta.id);
+  await job.create(meta); // before the first message, so no consumer finds the job missing
+  try {
+    for (let i = 0; i < messages.length; ) {
+      const batch: MessageSendRequest<SliceMessage>[] = [];
+      let bytes = 0;
+      for (; i < messages.length && batch.length < BATCH_MESSAGES; i++) {
+        const size = JSON.stringify(messages[i]).length;
+        if (batch.length && bytes + size > BATCH_BYTES) break;
+        batch.push({ body: messages[i], contentType: "json" });
+        bytes += size;
+      }
+      await env.JOB_QUEUE.sendBatch(batch);
     }
-    await env.JOB_QUEUE.sendBatch(batch);
+  } catch (e) {
+    await job.cancel(); // a job missing some of its messages would never finish; the ones sent do no work
+    throw e;
   }
   return json(view(meta, []), 202, { location: `/v1/jobs/${meta.id}` });
 }
