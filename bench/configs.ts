@@ -45,7 +45,7 @@ export const ARC_ATTENTION: ModelConfig = validateConfig({
 
 export const CONFIGS: Record<string, ModelConfig> = { sudoku: SUDOKU_MLP_T, arc: ARC_ATTENTION };
 
-export { callFlops, stepFlops } from "../src/engine/config.ts"; // the jobs producer sizes its slices with them too
+export { callFlops, stepFlops } from "../src/engine/cost.ts";
 
 export interface GemmShape {
   name: string;

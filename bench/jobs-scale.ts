@@ -14,7 +14,8 @@
 //                (Cloudflare's Workers Paid list prices)
 import { readFileSync } from "node:fs";
 import { ARC_ATTENTION, SUDOKU_MLP_T } from "./configs.ts";
-import { type ModelConfig, stepFlops, validateConfig } from "../src/engine/config.ts";
+import { type ModelConfig, validateConfig } from "../src/engine/config.ts";
+import { stepFlops } from "../src/engine/cost.ts";
 import { manifestConfig, parseManifest } from "../src/engine/pack.ts";
 
 const CONSUMERS = 250;

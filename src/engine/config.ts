@@ -95,7 +95,11 @@ export interface TensorSpec {
 }
 
 /** Every tensor of the official state dict (without the "_orig_mod.model." prefix), in a stable order. */
-export function expectedTensors(cfg: ModelConfig): TensorSpec[] {
+/**
+ * The state dict's tensors. `puzzleTable: false` leaves out the puzzle
+ * embedding, for packs that keep it as its own object (read per request).
+ */
+export function expectedTensors(cfg: ModelConfig, { puzzleTable = true } = {}): TensorSpec[] {
   const d = dims(cfg);
   const a = cfg.arch;
   const specs: TensorSpec[] = [
@@ -106,7 +110,7 @@ export function expectedTensors(cfg: ModelConfig): TensorSpec[] {
     { name: "inner.q_head.weight", shape: [2, d.hidden] },
     { name: "inner.q_head.bias", shape: [2] },
   ];
-  if (a.puzzle_emb_ndim > 0) specs.push({ name: "inner.puzzle_emb.weights", shape: [cfg.num_puzzle_identifiers, a.puzzle_emb_ndim] });
+  if (a.puzzle_emb_ndim > 0 && puzzleTable) specs.push({ name: "inner.puzzle_emb.weights", shape: [cfg.num_puzzle_identifiers, a.puzzle_emb_ndim] });
   if (a.pos_encodings === "learned") specs.push({ name: "inner.embed_pos.embedding_weight", shape: [d.positions, d.hidden] });
   for (let i = 0; i < a.L_layers; i++) {
     const p = `inner.L_level.layers.${i}`;
@@ -174,20 +178,4 @@ export function validateConfig(cfg: ModelConfig): ModelConfig {
   }
   if (a.mlp_t && cfg.puzzle_emb_len + cfg.seq_len === 0) bad("MLP-T needs at least one position");
   return cfg;
-}
-
-/** Matmul FLOPs of one network call (L_layers blocks) on one sequence; elementwise work is not counted. */
-export function callFlops(cfg: ModelConfig): number {
-  const { hidden: H, positions: L, inter: I, interT: It } = dims(cfg);
-  const mix = cfg.arch.mlp_t
-    ? 2 * H * L * 2 * It + 2 * H * It * L
-    : 2 * L * H * 3 * H + 4 * L * L * H + 2 * L * H * H; // qkv, q·kᵀ and p·v over all heads, o_proj
-  const mlp = 2 * L * H * 2 * I + 2 * L * I * H;
-  return cfg.arch.L_layers * (mix + mlp);
-}
-
-/** Matmul FLOPs of one supervision step: H_cycles·(L_cycles+1) calls and the lm_head. */
-export function stepFlops(cfg: ModelConfig): number {
-  const { hidden: H, seqLen, vocab } = dims(cfg);
-  return cfg.arch.H_cycles * (cfg.arch.L_cycles + 1) * callFlops(cfg) + 2 * seqLen * H * vocab;
 }

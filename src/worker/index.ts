@@ -6,7 +6,8 @@
 import { TrmError } from "../errors.ts";
 import { checkAuth, errorResponse, json } from "./http.ts";
 import { getModel, listModels, modelInfo } from "./models.ts";
-import { type Limits, solve } from "./solve.ts";
+import { type ArcLimits, solveArc } from "./arc.ts";
+import { solve } from "./solve.ts";
 import { jobsRoute } from "./jobs/api.ts";
 import { consume } from "./jobs/consumer.ts";
 import type { SliceMessage } from "./jobs/types.ts";
@@ -17,8 +18,20 @@ export interface WorkerEnv extends Env {
   API_TOKEN?: string; // secret: when set, every /v1 request needs it as a bearer token
 }
 
-function limits(env: WorkerEnv): Limits {
-  return { maxBodyBytes: Number(env.MAX_BODY_BYTES), maxPuzzles: Number(env.MAX_PUZZLES) };
+/** A positive number from [vars]; anything else is a configuration error, never "no limit". */
+function positiveVar(env: WorkerEnv, name: keyof Env): number {
+  const value = Number((env as unknown as Record<string, unknown>)[name]);
+  if (!Number.isFinite(value) || value <= 0) throw new TrmError("bad_configuration", `the Worker's ${String(name)} setting must be a positive number`, 503);
+  return value;
+}
+
+function limits(env: WorkerEnv): ArcLimits {
+  return {
+    maxBodyBytes: positiveVar(env, "MAX_BODY_BYTES"),
+    maxPuzzles: positiveVar(env, "MAX_PUZZLES"),
+    cpuBudgetMs: positiveVar(env, "CPU_BUDGET_MS"),
+    gflops: positiveVar(env, "CPU_GFLOPS"),
+  };
 }
 
 function decodeName(raw: string): string {
@@ -55,7 +68,8 @@ async function route(request: Request, env: WorkerEnv): Promise<Response> {
     return json(await modelInfo(env.MODELS, name));
   }
   allow("POST");
-  return solve(request, await getModel(env.MODELS, name), limits(env));
+  const model = await getModel(env.MODELS, name);
+  return model.manifest.task === "arc" ? solveArc(request, model, env.MODELS, limits(env)) : solve(request, model, limits(env));
 }
 
 export default {

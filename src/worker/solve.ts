@@ -86,13 +86,13 @@ async function solveNdjson(request: Request, model: LoadedModel, limits: Limits)
   });
 }
 
-function describeError(e: unknown) {
+export function describeError(e: unknown) {
   if (e instanceof TrmError) return { code: e.code, message: e.message };
   console.error("internal error", e);
   return { code: "internal", message: "internal error" };
 }
 
-function sse(event: string, data: unknown): string {
+export function sse(event: string, data: unknown): string {
   return `event: ${event}\ndata: ${JSON.stringify(data)}\n\n`;
 }
 
@@ -100,7 +100,7 @@ function sse(event: string, data: unknown): string {
  * A streamed response fed by `produce`; each `send` waits until the client
  * has taken the chunk, and a client that goes away stops the work.
  */
-function stream(contentType: string, produce: (send: (chunk: string) => Promise<void>) => Promise<void>): Response {
+export function stream(contentType: string, produce: (send: (chunk: string) => Promise<void>) => Promise<void>): Response {
   const { readable, writable } = new TransformStream<Uint8Array, Uint8Array>();
   const writer = writable.getWriter();
   const send = (chunk: string) => writer.write(encoder.encode(chunk));

@@ -64,7 +64,12 @@ export function attempts(candidates: readonly Candidate[], k = SUBMISSION_K): Re
 
 /** The votes of every (task, test input), keyed by the test input's grid as the evaluator keys them. */
 export class VoteBook {
-  private readonly votes = new Map<string, Vote[]>();
+  private readonly votes: Map<string, Vote[]>;
+
+  /** A book of its own, starting from a copy of `from`'s votes. */
+  constructor(from?: VoteBook) {
+    this.votes = new Map([...(from?.votes ?? [])].map(([k, v]) => [k, [...v]]));
+  }
 
   private static slot(task: string, input: Grid): string {
     return `${task}\n${gridKey(input)}`;
@@ -104,15 +109,19 @@ export interface Evaluation {
  * no submission entry but still counts in its task's denominator; a task
  * with no votes at all still counts in the total.
  */
-export function evaluate(tasks: readonly { task: string; tests: readonly ArcTestInput[] }[], book: VoteBook, passKs: readonly number[] = PASS_KS): Evaluation {
+export function evaluate(
+  tasks: readonly { task: string; tests: readonly ArcTestInput[] }[],
+  candidatesOf: (task: string, test: number) => Candidate[],
+  passKs: readonly number[] = PASS_KS,
+): Evaluation {
   const submission: Evaluation["submission"] = {};
   const scored = tasks.length > 0 && tasks.every((t) => t.tests.every((x) => x.output));
   const total = Object.fromEntries(passKs.map((k) => [k, 0]));
   const reports = tasks.map(({ task, tests }): TaskReport => {
     submission[task] = [];
     const perTask = Object.fromEntries(passKs.map((k) => [k, 0]));
-    const results = tests.map((t) => {
-      const candidates = book.candidates(task, t.input);
+    const results = tests.map((t, j) => {
+      const candidates = candidatesOf(task, j);
       const rank = t.output && candidates.length ? rankOf(candidates, t.output) : null;
       if (candidates.length) {
         submission[task].push(attempts(candidates));

@@ -6,7 +6,7 @@
 // Every puzzle is checked against the model's codec before anything is queued,
 // so a bad puzzle is a 4xx here and never a failed slice later.
 import { TrmError } from "../../errors.ts";
-import { stepFlops } from "../../engine/config.ts";
+import { stepFlops } from "../../engine/cost.ts";
 import { manifestConfig } from "../../engine/pack.ts";
 import { encodePuzzles, solveOptions } from "../../solver.ts";
 import { codecFor } from "../../tasks/index.ts";

@@ -34,6 +34,7 @@ function vote(names: string[], inputs: number[][], preds: number[][], qHalt: num
   return book;
 }
 
+const byInput = (book: VoteBook, tasks: ReturnType<typeof tasksOf>) => (task: string, j: number) => book.candidates(task, tasks.find((t) => t.task === task)!.tests[j].input);
 const passOf = (result: Record<string, number>) => Object.fromEntries(Object.entries(result).map(([k, v]) => [Number(k.replace("ARC/pass@", "")), v]));
 
 describe("ARC voting as evaluators/arc.py", () => {
@@ -44,7 +45,7 @@ describe("ARC voting as evaluators/arc.py", () => {
     const out = read("model/model_outputs.json");
     const step16 = out.steps.find((s: { step: number }) => s.step === 16);
     const names = out.puzzle_identifiers.map((id: number) => identifiers[id]);
-    const result = evaluate(tasks, vote(names, out.inputs, step16.preds, step16.q_halt_logits));
+    const result = evaluate(tasks, byInput(vote(names, out.inputs, step16.preds, step16.q_halt_logits), tasks));
     expect(result.submission).toEqual(read("eval_model/submission.json"));
     expect(result.pass).toEqual(passOf(read("eval_model/result.json")));
   });
@@ -52,7 +53,7 @@ describe("ARC voting as evaluators/arc.py", () => {
   it("reproduces the constructed voting case: ranking, ties, pass@K and submission", () => {
     const c = read("eval_constructed/constructed_preds.json");
     const names = c.puzzle_identifiers.map((id: number) => identifiers[id]);
-    const result = evaluate(tasks, vote(names, c.inputs, c.preds, c.q_halt_logits));
+    const result = evaluate(tasks, byInput(vote(names, c.inputs, c.preds, c.q_halt_logits), tasks));
     expect(result.submission).toEqual(read("eval_constructed/submission.json"));
     expect(result.pass).toEqual(passOf(read("eval_constructed/result.json")));
     for (const [slot, s] of Object.entries(c.scenarios) as [string, { expected_rank_of_correct: number | null; vote_table: { count: number; mean_sigmoid: number }[] }][]) {
