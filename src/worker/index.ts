@@ -19,7 +19,7 @@ export interface WorkerEnv extends Env {
 }
 
 /** A positive number from [vars]; anything else is a configuration error, never "no limit". */
-function positiveVar(env: WorkerEnv, name: keyof Env): number {
+export function positiveVar(env: WorkerEnv, name: keyof Env): number {
   const value = Number((env as unknown as Record<string, unknown>)[name]);
   if (!Number.isFinite(value) || value <= 0) throw new TrmError("bad_configuration", `the Worker's ${String(name)} setting must be a positive number`, 503);
   return value;

@@ -16,6 +16,7 @@ import sudokuWeights from "../../weights/sudoku/model.safetensors";
 import sudokuManifest from "../../weights/sudoku/model.json";
 import mazeWeights from "../../weights/maze/model.safetensors";
 import mazeManifest from "../../weights/maze/model.json";
+import arcManifest from "../../weights/arc-parity/model.json";
 import { Random } from "../../src/generate/random.ts";
 import { generateMaze } from "../../src/generate/maze.ts";
 import { generateSudoku, sudokuString } from "../../src/generate/sudoku.ts";
@@ -258,6 +259,8 @@ describe("job API errors", () => {
     await expectError(post("/v1/jobs", { model: "sudoku", puzzles: [], extra: 1 }), 400, "bad_request");
     await expectError(post("/v1/jobs", { model: "sudoku", puzzles: sudokus, options: { steps: 3 } }), 400, "bad_request");
     await expectError(post("/v1/jobs", { model: "nope", puzzles: sudokus }), 404, "model_not_found");
+    await E.MODELS.put("models/arc-manifest/model.json", JSON.stringify(arcManifest));
+    expect(await expectError(post("/v1/jobs", { model: "arc-manifest", puzzles: sudokus }), 501, "task_unsupported")).toMatch(/ARC model/);
     await expectError(post("/v1/jobs", { model: "sudoku", input: "inputs/missing.ndjson" }), 404, "input_not_found");
     expect(await expectError(post("/v1/jobs", { model: "sudoku", puzzles: [sudokus[0], "12"] }), 422, "bad_puzzle")).toMatch(/puzzles\[1\]/);
     await expectError(post("/v1/jobs", { model: "sudoku", puzzles: sudokus, options: { max_steps: 99 } }), 422, "bad_max_steps");

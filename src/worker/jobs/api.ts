@@ -11,7 +11,7 @@ import { manifestConfig } from "../../engine/pack.ts";
 import { encodePuzzles, solveOptions } from "../../solver.ts";
 import { codecFor } from "../../tasks/index.ts";
 import { json, parseJson, readBody } from "../http.ts";
-import type { WorkerEnv } from "../index.ts";
+import { type WorkerEnv, positiveVar } from "../index.ts";
 import { readManifest } from "../models.ts";
 import { jobStub } from "./consumer.ts";
 import { type JobMeta, type SliceMessage, type SliceOutcome, resultKey } from "./types.ts";
@@ -32,10 +32,10 @@ interface JobLimits {
 
 function jobLimits(env: WorkerEnv): JobLimits {
   return {
-    maxBodyBytes: Number(env.MAX_BODY_BYTES),
-    maxJobPuzzles: Number(env.MAX_JOB_PUZZLES),
-    maxInputBytes: Number(env.MAX_JOB_INPUT_BYTES),
-    sliceGflop: Number(env.JOB_SLICE_GFLOP),
+    maxBodyBytes: positiveVar(env, "MAX_BODY_BYTES"),
+    maxJobPuzzles: positiveVar(env, "MAX_JOB_PUZZLES"),
+    maxInputBytes: positiveVar(env, "MAX_JOB_INPUT_BYTES"),
+    sliceGflop: positiveVar(env, "JOB_SLICE_GFLOP"),
   };
 }
 
@@ -103,6 +103,7 @@ export async function planJob(env: WorkerEnv, body: unknown, limits = jobLimits(
   if (badOptions.length) throw new TrmError("bad_request", `unknown option(s) ${badOptions.join(", ")}; expected max_steps, halt`, 400);
 
   const manifest = await readManifest(env.MODELS, b.model);
+  if (manifest.task === "arc") throw new TrmError("task_unsupported", `${b.model} is an ARC model, and jobs do not run ARC tasks yet: send them to POST /v1/models/${b.model}/solve, or run trm arc`, 501);
   const shape = { codec: codecFor(manifest.task), config: manifestConfig(manifest) };
   const opts = solveOptions(options, shape.config);
   const puzzles = typeof b.input === "string" ? await readInput(env, b.input, limits) : b.puzzles;

@@ -9,7 +9,7 @@
 // marks the slice failed with the last attempt's reason.
 import { TrmError } from "../../errors.ts";
 import { encodePuzzles, solveEncoded } from "../../solver.ts";
-import type { WorkerEnv } from "../index.ts";
+import { type WorkerEnv, positiveVar } from "../index.ts";
 import { getModel } from "../models.ts";
 import { present } from "../solve.ts";
 import { type JobError, type SliceMessage, resultKey } from "./types.ts";
@@ -20,7 +20,7 @@ export const jobStub = (env: WorkerEnv, id: string) => env.JOB_STATE.get(env.JOB
 
 /** Seconds before attempt `attempts + 1`: base, 2·base, 4·base, ... */
 export function backoffSeconds(env: WorkerEnv, attempts: number): number {
-  return Math.min(MAX_DELAY_S, Number(env.JOB_RETRY_DELAY_S) * 2 ** (attempts - 1));
+  return Math.min(MAX_DELAY_S, positiveVar(env, "JOB_RETRY_DELAY_S") * 2 ** (attempts - 1));
 }
 
 function describe(e: unknown): JobError {
@@ -49,6 +49,7 @@ async function work(env: WorkerEnv, m: SliceMessage, attempts: number): Promise<
 }
 
 export async function consume(batch: MessageBatch<SliceMessage>, env: WorkerEnv): Promise<void> {
+  if (!env.JOB_DEAD_LETTER_QUEUE) throw new TrmError("bad_configuration", "the Worker's JOB_DEAD_LETTER_QUEUE setting must name the jobs queue's dead_letter_queue", 503);
   const deadLetters = batch.queue === env.JOB_DEAD_LETTER_QUEUE;
   for (const msg of batch.messages) {
     const m = msg.body;
