@@ -26,7 +26,7 @@ export interface ArcLimits extends Limits {
 const ROW_CACHE_BYTES = 16 * 1024 * 1024;
 const TOP_CANDIDATES = 10;
 
-interface ArcContext {
+export interface ArcContext {
   table: PuzzleTableManifest;
   index: TaskIndex;
   read: RangeReader;
@@ -49,7 +49,7 @@ function r2Reader(bucket: R2Bucket, name: string): RangeReader {
   };
 }
 
-function arcContext(bucket: R2Bucket, model: LoadedModel): Promise<ArcContext> {
+export function arcContext(bucket: R2Bucket, model: LoadedModel): Promise<ArcContext> {
   const key = `${model.name}\n${model.manifest.weights.sha256}`;
   let ctx = contexts.get(key);
   if (!ctx) {

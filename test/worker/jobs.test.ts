@@ -11,16 +11,16 @@ import worker, { type WorkerEnv } from "../../src/worker/index.ts";
 import { planJob } from "../../src/worker/jobs/api.ts";
 import { backoffSeconds, jobStub, solveSlice } from "../../src/worker/jobs/consumer.ts";
 import type { JobState } from "../../src/worker/jobs/state.ts";
-import { type SliceMessage, resultKey } from "../../src/worker/jobs/types.ts";
+import { type SliceMessage, arcKey, resultKey } from "../../src/worker/jobs/types.ts";
 import sudokuWeights from "../../weights/sudoku/model.safetensors";
 import sudokuManifest from "../../weights/sudoku/model.json";
 import mazeWeights from "../../weights/maze/model.safetensors";
 import mazeManifest from "../../weights/maze/model.json";
-import arcManifest from "../../weights/arc-parity/model.json";
+import arcTasks from "../../weights/arc-parity/test_puzzles.json";
 import { Random } from "../../src/generate/random.ts";
 import { generateMaze } from "../../src/generate/maze.ts";
 import { generateSudoku, sudokuString } from "../../src/generate/sudoku.ts";
-import { putPack } from "./packs.ts";
+import { ARC_PACK, putPack, seedArcPack } from "./packs.ts";
 
 const E = env as unknown as WorkerEnv;
 const BASE = "http://trm.test";
@@ -74,6 +74,15 @@ async function until(id: string, done: (s: Status) => boolean, ms = 90_000): Pro
   }
 }
 
+async function expectError(res: Promise<Response>, status: number, code: string): Promise<string> {
+  const r = await res;
+  const body = (await r.json()) as { error: { code: string; message: string } };
+  expect(r.status, JSON.stringify(body)).toBe(status);
+  expect(body.error.code).toBe(code);
+  expect(body.error.message.length).toBeGreaterThan(0);
+  return body.error.message;
+}
+
 /** The answers of POST /v1/models/:name/solve for the same puzzles, without timings. */
 async function directSolve(model: string, puzzles: unknown[], options: Record<string, unknown> = {}): Promise<Line[]> {
   const r = await post(`/v1/models/${model}/solve`, { puzzles, ...options });
@@ -84,7 +93,8 @@ const withoutTimings = ({ timings: _, ...rest }: Line) => rest;
 
 /** A job planned by the producer and created in its Durable Object, with its messages kept back for delivery by hand. */
 async function staged(body: unknown): Promise<{ id: string; messages: SliceMessage[] }> {
-  const { meta, messages } = await planJob(E, body);
+  const { meta, messages, tasks } = await planJob(E, body);
+  if (tasks !== undefined) await E.JOB_DATA.put(arcKey(meta.id, "tasks.json"), JSON.stringify(tasks)); // as submit does
   await jobStub(E, meta.id).create(meta);
   return { id: meta.id, messages };
 }
@@ -243,15 +253,70 @@ describe("the consumer, message by message", () => {
   });
 });
 
+describe("ARC jobs", () => {
+  const options = { augmentations: 2, max_steps: 1 }; // the reference pack costs 10 GFLOP per sequence-step: kept small
+  type Submission = Record<string, Record<string, number[][]>[]>;
+
+  test("an ARC job over the pack's test_puzzles.json votes like the direct solve: one message per (task, augmentation), submission and pass@K in R2", async () => {
+    await seedArcPack();
+    const r = await post("/v1/jobs", { model: ARC_PACK, tasks: arcTasks, options });
+    expect(r.status).toBe(202);
+    const submitted = (await r.json()) as Status & { arc: { tasks: number; unknown_tasks: string[] } };
+    const tasks = Object.entries(arcTasks as Record<string, { test: { input: number[][] }[] }>);
+    const sequences = tasks.reduce((n, [, t]) => n + 2 * t.test.length, 0);
+    expect(submitted.counts.total).toBe(sequences);
+    expect(submitted.slices.total).toBe(2 * tasks.length); // 10 or 20 GFLOP per augmentation, JOB_SLICE_GFLOP 17: one augmentation per message
+    expect(submitted.arc).toEqual({ tasks: tasks.length, unknown_tasks: [], voted: false });
+    await expectError(call(`/v1/jobs/${submitted.id}/submission`), 409, "job_not_finished");
+
+    const s = await until(submitted.id, (x) => x.state === "done");
+    expect(s.counts).toEqual({ total: sequences, done: sequences, failed: 0, pending: 0 });
+    const submission = JSON.parse(await text(await call(`/v1/jobs/${submitted.id}/submission`))) as Submission;
+    expect(Object.keys(submission)).toEqual(tasks.map(([id]) => id));
+    for (const [task, t] of tasks) {
+      const direct = await post(`/v1/models/${ARC_PACK}/solve`, { task, test: t.test.map((x) => ({ input: x.input })), ...options });
+      expect(direct.status).toBe(200);
+      const { result } = (await direct.json()) as { result: { tests: { attempt_1: number[][]; attempt_2: number[][] }[] } };
+      expect(submission[task]).toEqual(result.tests.map((x) => ({ attempt_1: x.attempt_1, attempt_2: x.attempt_2 })));
+    }
+    const report = JSON.parse(await text(await call(`/v1/jobs/${submitted.id}/report`))) as { result: Record<string, number> | null; sequences: number };
+    expect(report.sequences).toBe(sequences);
+    expect(Object.keys(report.result ?? {})).toEqual(["ARC/pass@1", "ARC/pass@2", "ARC/pass@5", "ARC/pass@10", "ARC/pass@100", "ARC/pass@1000"]);
+    const lines = await results(submitted.id);
+    expect(lines.map((l) => l.index)).toEqual(Array.from({ length: sequences }, (_, i) => i));
+  }, 300_000);
+
+  test("a vote that died is redone by the next delivery; duplicates count once", async () => {
+    await seedArcPack();
+    const [task, t] = Object.entries(arcTasks as Record<string, { test: { input: number[][] }[] }>)[0];
+    const { id, messages } = await staged({ model: ARC_PACK, tasks: { [task]: t }, options });
+    await solveSlice(E, messages[0]); // solved, then died before recording
+    for (const m of messages) await deliver("trm-jobs", [{ body: m }, { body: m }]);
+    const s = await status(id);
+    expect(s).toMatchObject({ state: "done", counts: { done: 2 * t.test.length, failed: 0 } });
+    const once = await text(await call(`/v1/jobs/${id}/submission`));
+    await runInDurableObject(jobStub(E, id), async (_: JobState, state) => {
+      const meta = (await state.storage.get("meta")) as { state: string; arc: { finalized: boolean } };
+      await state.storage.put("meta", { ...meta, state: "voting", arc: { ...meta.arc, finalized: false } }); // as if the voter died
+    });
+    await E.JOB_DATA.delete(arcKey(id, "submission.json"));
+    await deliver("trm-jobs", [{ body: messages[0], attempts: 2 }]);
+    expect((await status(id)).state).toBe("done");
+    expect(await text(await call(`/v1/jobs/${id}/submission`))).toBe(once);
+  }, 300_000);
+
+  test("ARC job mistakes", async () => {
+    await seedArcPack();
+    await expectError(post("/v1/jobs", { model: ARC_PACK, puzzles: [] }), 400, "bad_request");
+    await expectError(post("/v1/jobs", { model: ARC_PACK, tasks: { nope: { test: [{ input: [[1]] }] } } }), 422, "unknown_task");
+    await expectError(post("/v1/jobs", { model: ARC_PACK, tasks: arcTasks, options: { augmentations: 0 } }), 422, "bad_augmentations");
+    await expectError(post("/v1/jobs", { model: ARC_PACK, tasks: arcTasks, options: { colours: 1 } }), 400, "bad_request");
+    await expectError(post("/v1/jobs", { model: "sudoku", tasks: arcTasks }), 400, "bad_request");
+    await expectError(call("/v1/jobs/00000000-0000-4000-8000-000000000000/submission"), 404, "job_not_found");
+  });
+});
+
 describe("job API errors", () => {
-  const expectError = async (res: Promise<Response>, status: number, code: string) => {
-    const r = await res;
-    const body = (await r.json()) as { error: { code: string; message: string } };
-    expect(r.status, JSON.stringify(body)).toBe(status);
-    expect(body.error.code).toBe(code);
-    expect(body.error.message.length).toBeGreaterThan(0);
-    return body.error.message;
-  };
 
   test("bad bodies, bad puzzles, limits, unknown jobs and methods", async () => {
     await expectError(call("/v1/jobs", { method: "POST", body: "{" }), 400, "malformed_json");
@@ -259,8 +324,6 @@ describe("job API errors", () => {
     await expectError(post("/v1/jobs", { model: "sudoku", puzzles: [], extra: 1 }), 400, "bad_request");
     await expectError(post("/v1/jobs", { model: "sudoku", puzzles: sudokus, options: { steps: 3 } }), 400, "bad_request");
     await expectError(post("/v1/jobs", { model: "nope", puzzles: sudokus }), 404, "model_not_found");
-    await E.MODELS.put("models/arc-manifest/model.json", JSON.stringify(arcManifest));
-    expect(await expectError(post("/v1/jobs", { model: "arc-manifest", puzzles: sudokus }), 501, "task_unsupported")).toMatch(/ARC model/);
     await expectError(post("/v1/jobs", { model: "sudoku", input: "inputs/missing.ndjson" }), 404, "input_not_found");
     expect(await expectError(post("/v1/jobs", { model: "sudoku", puzzles: [sudokus[0], "12"] }), 422, "bad_puzzle")).toMatch(/puzzles\[1\]/);
     await expectError(post("/v1/jobs", { model: "sudoku", puzzles: sudokus, options: { max_steps: 99 } }), 422, "bad_max_steps");

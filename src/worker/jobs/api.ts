@@ -14,7 +14,8 @@ import { json, parseJson, readBody } from "../http.ts";
 import { type WorkerEnv, positiveVar } from "../index.ts";
 import { readManifest } from "../models.ts";
 import { jobStub } from "./consumer.ts";
-import { type JobMeta, type SliceMessage, type SliceOutcome, resultKey } from "./types.ts";
+import { planArc } from "./arc.ts";
+import { type JobMeta, type SliceMessage, type SliceOutcome, arcKey, resultKey } from "./types.ts";
 
 // Queues limits: a message body up to 128 KB, a sendBatch call up to 100 messages and 256 KB.
 const MESSAGE_BYTES = 100_000;
@@ -42,9 +43,9 @@ function jobLimits(env: WorkerEnv): JobLimits {
 const notFound = (id: string) => new TrmError("job_not_found", `no job with id ${JSON.stringify(id)}`, 404);
 
 export async function jobsRoute(request: Request, env: WorkerEnv, pathname: string): Promise<Response> {
-  const match = /^\/v1\/jobs(?:\/([^/]+)(\/results)?)?\/?$/.exec(pathname);
+  const match = /^\/v1\/jobs(?:\/([^/]+)(?:\/(results|submission|report))?)?\/?$/.exec(pathname);
   if (!match) throw new TrmError("not_found", `no route for ${pathname}`, 404);
-  const [, id, results] = match;
+  const [, id, part] = match;
   const allow = (...methods: string[]) => {
     if (!methods.includes(request.method)) throw new TrmError("method_not_allowed", `${pathname} accepts ${methods.join(", ")}`, 405);
   };
@@ -53,9 +54,13 @@ export async function jobsRoute(request: Request, env: WorkerEnv, pathname: stri
     return submit(request, env, jobLimits(env));
   }
   if (!JOB_ID.test(id)) throw notFound(id);
-  if (results) {
+  if (part === "results") {
     allow("GET");
     return resultsOf(env, id);
+  }
+  if (part) {
+    allow("GET");
+    return arcFile(env, id, part === "submission" ? "submission.json" : "report.json");
   }
   allow("GET", "DELETE");
   const job = jobStub(env, id);
@@ -65,15 +70,20 @@ export async function jobsRoute(request: Request, env: WorkerEnv, pathname: stri
   return json(view(status.meta, status.failures));
 }
 
-/** The puzzles of an NDJSON input object: one {"puzzle": ...} per non-empty line. */
-async function readInput(env: WorkerEnv, key: string, limits: JobLimits): Promise<unknown[]> {
+/** The text of an input object in the jobs bucket. */
+async function readInput(env: WorkerEnv, key: string, limits: JobLimits): Promise<string> {
   const object = await env.JOB_DATA.get(key);
   if (!object) throw new TrmError("input_not_found", `no object ${JSON.stringify(key)} in the jobs bucket`, 404);
   if (object.size > limits.maxInputBytes) {
     await object.body.cancel();
     throw new TrmError("input_too_large", `input ${key} has ${object.size} bytes; the limit is ${limits.maxInputBytes}`, 413);
   }
-  const lines = (await object.text()).split("\n").map((t, i) => ({ t: t.trim(), line: i + 1 })).filter((l) => l.t);
+  return object.text();
+}
+
+/** The puzzles of an NDJSON input: one {"puzzle": ...} per non-empty line. */
+function inputLines(text: string): unknown[] {
+  const lines = text.split("\n").map((t, i) => ({ t: t.trim(), line: i + 1 })).filter((l) => l.t);
   return lines.map(({ t, line }) => {
     const o = parseJson(t, `input line ${line}`) as { puzzle?: unknown } | null;
     if (!o || typeof o !== "object" || !("puzzle" in o)) throw new TrmError("bad_request", `input line ${line} must be an object {"puzzle": ...}`, 400);
@@ -89,24 +99,32 @@ async function readInput(env: WorkerEnv, key: string, limits: JobLimits): Promis
  * MESSAGE_BYTES of message. A puzzle bigger than the budget gets a slice of
  * its own. Nothing is stored or sent yet.
  */
-export async function planJob(env: WorkerEnv, body: unknown, limits = jobLimits(env)): Promise<{ meta: JobMeta; messages: SliceMessage[] }> {
+export async function planJob(env: WorkerEnv, body: unknown, limits = jobLimits(env)): Promise<{ meta: JobMeta; messages: SliceMessage[]; tasks?: unknown }> {
   if (!body || typeof body !== "object" || Array.isArray(body)) throw new TrmError("bad_request", 'the body must be a JSON object {"model", "puzzles" or "input", "options"}', 400);
   const b = body as Record<string, unknown>;
-  const unknownKeys = Object.keys(b).filter((k) => !["model", "puzzles", "input", "options"].includes(k));
-  if (unknownKeys.length) throw new TrmError("bad_request", `unknown field(s) ${unknownKeys.join(", ")}; expected model, puzzles or input, options`, 400);
+  const unknownKeys = Object.keys(b).filter((k) => !["model", "puzzles", "tasks", "input", "options"].includes(k));
+  if (unknownKeys.length) throw new TrmError("bad_request", `unknown field(s) ${unknownKeys.join(", ")}; expected model, puzzles (ARC: tasks) or input, options`, 400);
   if (typeof b.model !== "string") throw new TrmError("bad_request", '"model" must be a model name', 400);
-  if (("puzzles" in b) === ("input" in b)) throw new TrmError("bad_request", 'give exactly one of "puzzles" and "input"', 400);
-  if ("input" in b && (typeof b.input !== "string" || !b.input)) throw new TrmError("bad_request", '"input" must be the key of an NDJSON object in the jobs bucket', 400);
-  const options = b.options ?? {};
-  if (!options || typeof options !== "object" || Array.isArray(options)) throw new TrmError("bad_request", '"options" must be an object {max_steps, halt}', 400);
-  const badOptions = Object.keys(options).filter((k) => !["max_steps", "halt"].includes(k));
-  if (badOptions.length) throw new TrmError("bad_request", `unknown option(s) ${badOptions.join(", ")}; expected max_steps, halt`, 400);
-
   const manifest = await readManifest(env.MODELS, b.model);
-  if (manifest.task === "arc") throw new TrmError("task_unsupported", `${b.model} is an ARC model, and jobs do not run ARC tasks yet: send them to POST /v1/models/${b.model}/solve, or run trm arc`, 501);
+  const arc = manifest.task === "arc";
+  const inline = arc ? "tasks" : "puzzles";
+  if ((inline in b) === ("input" in b) || (arc ? "puzzles" : "tasks") in b) throw new TrmError("bad_request", `give exactly one of "${inline}" and "input" (${b.model} is ${arc ? "an ARC" : `a ${manifest.task}`} model)`, 400);
+  if ("input" in b && (typeof b.input !== "string" || !b.input)) throw new TrmError("bad_request", `"input" must be the key of ${arc ? "a tasks JSON" : "an NDJSON"} object in the jobs bucket`, 400);
+  const options = b.options ?? {};
+  const optionKeys = arc ? ["max_steps", "halt", "augmentations", "h_cycles"] : ["max_steps", "halt"];
+  if (!options || typeof options !== "object" || Array.isArray(options)) throw new TrmError("bad_request", `"options" must be an object {${optionKeys.join(", ")}}`, 400);
+  const badOptions = Object.keys(options).filter((k) => !optionKeys.includes(k));
+  if (badOptions.length) throw new TrmError("bad_request", `unknown option(s) ${badOptions.join(", ")}; expected ${optionKeys.join(", ")}`, 400);
+  if (arc) {
+    const tasks = typeof b.input === "string" ? parseJson(await readInput(env, b.input, limits), `input ${b.input}`) : b.tasks;
+    const plan = await planArc(env, crypto.randomUUID(), manifest, b.model, tasks, options as Record<string, unknown>, limits.sliceGflop);
+    if (plan.meta.total > limits.maxJobPuzzles) throw new TrmError("too_many_puzzles", `${plan.meta.total} augmented test inputs in one job; the limit is ${limits.maxJobPuzzles}`, 413);
+    return { ...plan, tasks };
+  }
+
   const shape = { codec: codecFor(manifest.task), config: manifestConfig(manifest) };
   const opts = solveOptions(options, shape.config);
-  const puzzles = typeof b.input === "string" ? await readInput(env, b.input, limits) : b.puzzles;
+  const puzzles = typeof b.input === "string" ? inputLines(await readInput(env, b.input, limits)) : b.puzzles;
   if (!Array.isArray(puzzles) || puzzles.length === 0) throw new TrmError("bad_request", "the job has no puzzles", 400);
   if (puzzles.length > limits.maxJobPuzzles) throw new TrmError("too_many_puzzles", `${puzzles.length} puzzles in one job; the limit is ${limits.maxJobPuzzles}`, 413);
   const encoded = encodePuzzles(shape, puzzles);
@@ -139,7 +157,8 @@ export async function planJob(env: WorkerEnv, body: unknown, limits = jobLimits(
 }
 
 async function submit(request: Request, env: WorkerEnv, limits: JobLimits): Promise<Response> {
-  const { meta, messages } = await planJob(env, parseJson(await readBody(request, limits.maxBodyBytes)), limits);
+  const { meta, messages, tasks } = await planJob(env, parseJson(await readBody(request, limits.maxBodyBytes)), limits);
+  if (tasks !== undefined) await env.JOB_DATA.put(arcKey(meta.id, "tasks.json"), JSON.stringify(tasks)); // what the vote scores against
   const job = jobStub(env, meta.id);
   await job.create(meta); // before the first message, so no consumer finds the job missing
   try {
@@ -182,8 +201,24 @@ function view(meta: JobMeta, failures: SliceOutcome[]) {
     elapsed_s: elapsedMs / 1000,
     eta_s: meta.state === "running" && finished > 0 ? Math.round((elapsedMs * remaining) / finished) / 1000 : null,
     failures: failures.map((f) => ({ slice: f.slice, start: f.start, count: f.count, attempts: f.attempts, error: f.error })),
-    links: { status: `/v1/jobs/${meta.id}`, results: `/v1/jobs/${meta.id}/results` },
+    ...(meta.arc ? { arc: { tasks: meta.arc.tasks, unknown_tasks: meta.arc.unknown_tasks, voted: meta.arc.finalized } } : {}),
+    links: {
+      status: `/v1/jobs/${meta.id}`,
+      results: `/v1/jobs/${meta.id}/results`,
+      ...(meta.arc ? { submission: `/v1/jobs/${meta.id}/submission`, report: `/v1/jobs/${meta.id}/report` } : {}),
+    },
   };
+}
+
+/** An ARC job's submission.json or report.json, once its vote is written. */
+async function arcFile(env: WorkerEnv, id: string, file: "submission.json" | "report.json"): Promise<Response> {
+  const status = await jobStub(env, id).status();
+  if (!status) throw notFound(id);
+  if (!status.meta.arc) throw new TrmError("not_found", `job ${id} is not an ARC job: it has results, no ${file}`, 404);
+  if (!status.meta.arc.finalized) throw new TrmError("job_not_finished", `job ${id} is ${status.meta.state}; ${file} is written once every slice is in`, 409);
+  const object = await env.JOB_DATA.get(arcKey(id, file));
+  if (!object) throw new Error(`job ${id}: ${file} is missing from R2`);
+  return new Response(object.body, { headers: { "content-type": "application/json; charset=utf-8" } });
 }
 
 /** What is finished so far, in input order: each solved slice's lines from R2, an error line per puzzle of a failed slice. */

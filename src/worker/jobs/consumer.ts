@@ -12,7 +12,8 @@ import { encodePuzzles, solveEncoded } from "../../solver.ts";
 import { type WorkerEnv, positiveVar } from "../index.ts";
 import { getModel } from "../models.ts";
 import { present } from "../solve.ts";
-import { type JobError, type SliceMessage, resultKey } from "./types.ts";
+import { solveArcSlice, voteArc } from "./arc.ts";
+import { type JobError, type SliceMessage, messageCount, resultKey } from "./types.ts";
 
 const MAX_DELAY_S = 900;
 
@@ -29,8 +30,12 @@ function describe(e: unknown): JobError {
   return { code: "internal", message: `internal error: ${(e as Error)?.message ?? String(e)}` };
 }
 
-/** Solves one slice and writes its result lines; returns the compute time in ms. */
-export async function solveSlice(env: WorkerEnv, m: SliceMessage): Promise<number> {
+/** Solves one slice and writes its result lines (ARC: its votes); returns the compute time in ms. */
+export function solveSlice(env: WorkerEnv, m: SliceMessage): Promise<number> {
+  return m.arc ? solveArcSlice(env, m) : solvePuzzles(env, m);
+}
+
+async function solvePuzzles(env: WorkerEnv, m: SliceMessage): Promise<number> {
   const model = await getModel(env.MODELS, m.model);
   const encoded = encodePuzzles(model, m.puzzles, (i) => `puzzle ${m.start + i}`);
   const t0 = performance.now();
@@ -43,9 +48,20 @@ export async function solveSlice(env: WorkerEnv, m: SliceMessage): Promise<numbe
 
 async function work(env: WorkerEnv, m: SliceMessage, attempts: number): Promise<void> {
   const job = jobStub(env, m.job);
-  if ((await job.begin(m.slice)) !== "work") return; // cancelled, already recorded, or no such job: nothing to do
-  const cpuMs = await solveSlice(env, m);
-  await job.record({ slice: m.slice, start: m.start, count: m.puzzles.length, status: "done", attempts, cpu_ms: Math.round(cpuMs) });
+  if ((await job.begin(m.slice)) === "work") {
+    const cpuMs = await solveSlice(env, m);
+    await job.record({ slice: m.slice, start: m.start, count: messageCount(m), status: "done", attempts, cpu_ms: Math.round(cpuMs) });
+  } // else cancelled, already recorded, or no such job: nothing to solve
+  if (m.arc) await voteIfDone(env, m.job);
+}
+
+/** ARC: the message that finds every slice in (or its redelivery, if that one died) writes the vote. */
+async function voteIfDone(env: WorkerEnv, id: string): Promise<void> {
+  const job = jobStub(env, id);
+  if (!(await job.needsVote())) return;
+  const status = await job.status();
+  await voteArc(env, status!.meta, await job.outcomes());
+  await job.voted();
 }
 
 export async function consume(batch: MessageBatch<SliceMessage>, env: WorkerEnv): Promise<void> {
@@ -54,7 +70,8 @@ export async function consume(batch: MessageBatch<SliceMessage>, env: WorkerEnv)
   for (const msg of batch.messages) {
     const m = msg.body;
     if (deadLetters) {
-      await jobStub(env, m.job).deadLettered(m.slice, m.start, m.puzzles.length);
+      await jobStub(env, m.job).deadLettered(m.slice, m.start, messageCount(m));
+      if (m.arc) await voteIfDone(env, m.job);
       msg.ack();
       continue;
     }

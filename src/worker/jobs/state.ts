@@ -65,7 +65,7 @@ export class JobState extends DurableObject {
     };
     if (next.slices_done + next.slices_failed === next.slices) {
       next.finished_at = Date.now();
-      if (next.state !== "cancelled") next.state = "done";
+      if (next.state !== "cancelled") next.state = next.arc ? "voting" : "done"; // ARC: done once the vote is written
     }
     await this.ctx.storage.put({ [META]: next, [outcomeKey(outcome.slice)]: outcome });
     await this.ctx.storage.delete(errorKey(outcome.slice));
@@ -84,11 +84,21 @@ export class JobState extends DurableObject {
     return this.record({ slice, start, count, status: "failed", attempts: last?.attempts ?? 0, cpu_ms: 0, error });
   }
 
+  /** ARC: every slice is in and the vote is not written yet (asked after each message, so a vote that died is redone). */
+  async needsVote(): Promise<boolean> {
+    return (await this.meta())?.state === "voting";
+  }
+
+  async voted(): Promise<void> {
+    const meta = await this.meta();
+    if (meta?.arc && meta.state === "voting") await this.ctx.storage.put(META, { ...meta, state: "done", arc: { ...meta.arc, finalized: true } });
+  }
+
   /** Messages still queued then do no work; slices already solved keep their results. */
   async cancel(): Promise<JobMeta | null> {
     const meta = await this.meta();
     if (!meta) return null;
-    if (meta.state === "done" || meta.state === "cancelled") return meta;
+    if (meta.state !== "queued" && meta.state !== "running") return meta; // finished (or voting on finished slices)
     const next: JobMeta = { ...meta, state: "cancelled", finished_at: Date.now() };
     await this.ctx.storage.put(META, next);
     return next;

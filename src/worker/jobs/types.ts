@@ -6,19 +6,37 @@ import type { HaltMode } from "../../engine/recursion.ts";
 export interface JobOptions {
   max_steps: number;
   halt: HaltMode;
+  augmentations?: number | "all"; // ARC: the first N of each task's augmentations (index order), or all
+  h_cycles?: number; // ARC: fewer high-level cycles than trained
 }
 
-/** One queue message: a contiguous slice of the job's puzzles, sized to fit one invocation. */
+/** ARC: one task's augmentations [from, to) (row order of the task index), every test input under each. */
+export interface ArcSlice {
+  task: string;
+  tests: number[][][]; // the task's test inputs, original frame
+  from: number;
+  to: number;
+}
+
+/**
+ * One queue message: a contiguous slice of the job's work, sized to fit one
+ * invocation: puzzles, or for an ARC model (task, slice of augmentations),
+ * whose sequences run augmentation-major, test-minor.
+ */
 export interface SliceMessage {
   job: string;
   slice: number; // 0-based, in input order
-  start: number; // index of the slice's first puzzle in the job
+  start: number; // index of the slice's first puzzle (ARC: sequence) in the job
   model: string;
   options: JobOptions;
-  puzzles: unknown[]; // in the task's notation, as submitted (checked by the producer)
+  puzzles: unknown[]; // in the task's notation, as submitted (checked by the producer); empty for ARC
+  arc?: ArcSlice;
 }
 
-export type JobStateName = "queued" | "running" | "done" | "cancelled";
+/** Puzzles (ARC: sequences) in a message: what its outcome counts. */
+export const messageCount = (m: SliceMessage) => (m.arc ? (m.arc.to - m.arc.from) * m.arc.tests.length : m.puzzles.length);
+
+export type JobStateName = "queued" | "running" | "voting" | "done" | "cancelled"; // voting: ARC, every slice in
 
 export interface JobMeta {
   id: string;
@@ -36,6 +54,7 @@ export interface JobMeta {
   created_at: number; // ms since the epoch
   started_at?: number; // first slice begun
   finished_at?: number; // every slice done or failed
+  arc?: { tasks: number; unknown_tasks: string[]; finalized: boolean }; // ARC: submission.json and report.json written once every slice is in
 }
 
 export interface JobError {
@@ -54,5 +73,8 @@ export interface SliceOutcome {
   error?: JobError; // why the last attempt failed (status "failed")
 }
 
-/** R2 key of a slice's results: one NDJSON line per puzzle, in input order. */
+/** R2 key of a slice's results: one NDJSON line per puzzle (ARC: per sequence, with its vote), in input order. */
 export const resultKey = (job: string, slice: number) => `jobs/${job}/results/${String(slice).padStart(6, "0")}.ndjson`;
+
+/** R2 keys of an ARC job's tasks file as submitted, and of what its vote writes. */
+export const arcKey = (job: string, file: "tasks.json" | "submission.json" | "report.json") => `jobs/${job}/${file}`;
