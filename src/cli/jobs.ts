@@ -1,6 +1,8 @@
 // `trm jobs`: batch jobs on a running Worker (POST/GET/DELETE /v1/jobs).
 //   submit   a file of puzzles becomes one job; a progress bar on stderr while
-//            the queue consumers work, then the results (NDJSON) on stdout or --out
+//            the queue consumers work, then the results (NDJSON) on stdout or --out;
+//            for --task arc a tasks file (test_puzzles.json), and at the end
+//            the submission (--submission) and the pass@K report (--json)
 //   status   the job's state and counts (JSON)
 //   results  what is finished so far, in input order (NDJSON)
 //   cancel   messages still queued do no work
@@ -16,7 +18,7 @@ const POLL_MS = 500;
 
 interface JobStatus {
   id: string;
-  state: "queued" | "running" | "done" | "cancelled";
+  state: "queued" | "running" | "voting" | "done" | "cancelled";
   counts: { total: number; done: number; failed: number; pending: number };
   cpu_ms: number;
   elapsed_s: number;
@@ -51,8 +53,8 @@ class Client {
     return (await (await this.call(`/v1/jobs/${encodeURIComponent(id)}`, { method })).json()) as JobStatus;
   }
 
-  async results(id: string): Promise<string> {
-    return (await this.call(`/v1/jobs/${encodeURIComponent(id)}/results`)).text();
+  async results(id: string, part: "results" | "submission" | "report" = "results"): Promise<string> {
+    return (await this.call(`/v1/jobs/${encodeURIComponent(id)}/${part}`)).text();
   }
 }
 
@@ -71,14 +73,33 @@ async function submit(client: Client, values: Record<string, string | boolean | 
   const task = values.task as TaskName;
   if (!values["model-name"]) throw new UsageError("jobs submit needs --model-name <name>");
   if (!TASKS.includes(task)) throw new UsageError(`jobs submit needs --task ${TASKS.join("|")}`);
-  if (typeof values.input !== "string") throw new UsageError("jobs submit needs --input <file> (one puzzle per line)");
-  const lines = parseLines(await readText(values.input, "input"), task);
-  if (lines.length === 0) throw new UsageError(`${values.input} has no puzzles`);
-  const bad = lines.find((l) => l.error);
-  if (bad) throw new TrmError(bad.error!.code, `${values.input}: ${bad.error!.message}`);
+  if (typeof values.input !== "string") throw new UsageError(`jobs submit needs --input <file> (${task === "arc" ? "test_puzzles.json" : "one puzzle per line"})`);
+  const arc = task === "arc";
+  if (arc && !values.submission && !values.json) throw new UsageError("jobs submit --task arc needs --submission <file> and/or --json <report>");
+  if (!arc && (values.submission || values.json || values.augmentations || values["h-cycles"])) throw new UsageError("--submission, --json, --augmentations and --h-cycles are for --task arc");
+  const text = await readText(values.input, "input");
   const steps = intOption(values.steps as string | undefined, "steps");
-  const options = { halt: haltOption(values.halt as string | undefined), ...(steps ? { max_steps: steps } : {}) };
-  const body = JSON.stringify({ model: values["model-name"], puzzles: lines.map((l) => l.puzzle), options });
+  const options = {
+    halt: haltOption(values.halt as string | undefined),
+    ...(steps ? { max_steps: steps } : {}),
+    ...(values.augmentations ? { augmentations: values.augmentations === "all" ? "all" : intOption(values.augmentations as string, "augmentations") } : {}),
+    ...(values["h-cycles"] ? { h_cycles: intOption(values["h-cycles"] as string, "h-cycles") } : {}),
+  };
+  let work: Record<string, unknown>;
+  if (arc) {
+    try {
+      work = { tasks: JSON.parse(text) };
+    } catch (e) {
+      throw new TrmError("bad_input_json", `${values.input} is not valid JSON: ${(e as Error).message}`);
+    }
+  } else {
+    const lines = parseLines(text, task);
+    if (lines.length === 0) throw new UsageError(`${values.input} has no puzzles`);
+    const bad = lines.find((l) => l.error);
+    if (bad) throw new TrmError(bad.error!.code, `${values.input}: ${bad.error!.message}`);
+    work = { puzzles: lines.map((l) => l.puzzle) };
+  }
+  const body = JSON.stringify({ model: values["model-name"], ...work, options });
   const job = (await (await client.call("/v1/jobs", { method: "POST", headers: { "content-type": "application/json" }, body })).json()) as JobStatus;
   process.stderr.write(`trm jobs: submitted job ${job.id} (${job.counts.total} puzzles); trm jobs status|results|cancel ${job.id} --url ${values.url}\n`);
   if (values["no-wait"]) {
@@ -98,7 +119,14 @@ async function submit(client: Client, values: Record<string, string | boolean | 
     s = await client.status(job.id);
   }
   if (tty) process.stderr.write("\n");
-  await output(await client.results(job.id), values.out as string | undefined);
+  if (!arc || values.out) await output(await client.results(job.id), values.out as string | undefined);
+  if (arc && s.state === "done") {
+    if (values.submission) await writeFile(values.submission as string, await client.results(job.id, "submission"));
+    const report = await client.results(job.id, "report");
+    if (values.json) await writeFile(values.json as string, report);
+    const result = (JSON.parse(report) as { result: unknown }).result;
+    if (result) process.stdout.write(JSON.stringify(result) + "\n");
+  }
   process.stderr.write(summary(s));
   if (s.state === "cancelled") throw new TrmError("job_cancelled", `job ${s.id} was cancelled; the results written are the puzzles finished before that`);
   if (s.counts.failed) throw new TrmError("job_failed", `${s.counts.failed} of ${s.counts.total} puzzles failed (their result lines carry the error)`);
@@ -118,6 +146,10 @@ export async function jobsCommand(argv: string[]): Promise<void> {
       steps: { type: "string" },
       halt: { type: "string" },
       out: { type: "string" },
+      submission: { type: "string" },
+      json: { type: "string" },
+      augmentations: { type: "string" },
+      "h-cycles": { type: "string" },
       "no-wait": { type: "boolean", default: false },
     },
   });

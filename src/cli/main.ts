@@ -33,6 +33,8 @@ const USAGE = `usage:
   trm arc --model <dir> --tasks test_puzzles.json [--solutions file] [--augmentations N|all] [--steps N] [--halt fixed|adaptive]
           [--h-cycles N] [--linear f32|int8] --submission <file> [--json report.json]
   trm jobs submit --url <worker url> --model-name <name> --task ... --input <file> [--steps N] [--halt ...] [--out results.ndjson] [--no-wait]
+  trm jobs submit --url <worker url> --model-name <name> --task arc --input test_puzzles.json [--augmentations N|all] [--h-cycles N]
+                  [--steps N] --submission <file> [--json report.json] [--out votes.ndjson] [--no-wait]
   trm jobs status|results|cancel <job id> --url <worker url> [--out results.ndjson]
   trm generate sudoku --count N [--clues N|MIN-MAX] [--seed S] [--out file.csv]
   trm generate maze --count N [--side 11] [--min-path N] [--loops N] [--seed S] [--out file.csv]

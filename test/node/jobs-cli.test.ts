@@ -1,7 +1,9 @@
 // `trm jobs` against a local Worker (wrangler's test harness: local queues,
-// R2 and Durable Objects, the queue consumer running in it), on the shipped
-// trained Sudoku model; the job's answers must equal `trm solve` in-process.
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+// R2 and Durable Objects, the queue consumer running in it): on the shipped
+// trained Sudoku model the job's answers must equal `trm solve` in-process,
+// and on the shipped ARC reference pack its submission.json must equal
+// `trm arc`'s, byte for byte.
+import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
@@ -16,6 +18,7 @@ const puzzles = Array.from({ length: 30 }, () => sudokuString(generateSudoku(ran
 const input = join(work, "puzzles.txt");
 writeFileSync(input, puzzles.join("\n") + "\n");
 const pack = join(REPO, "weights/sudoku");
+const arcPack = join(REPO, "weights/arc-parity");
 const parse = (text: string) => text.trim().split("\n").map((l) => JSON.parse(l));
 
 describe("trm jobs", () => {
@@ -27,6 +30,9 @@ describe("trm jobs", () => {
     const env = (await harness.getWorker().getEnv()) as { MODELS: { put(k: string, v: string | Uint8Array): Promise<unknown> } };
     await env.MODELS.put("models/sudoku/model.json", readFileSync(join(pack, "model.json"), "utf8"));
     await env.MODELS.put("models/sudoku/model.safetensors", new Uint8Array(readFileSync(join(pack, "model.safetensors"))));
+    for (const file of readdirSync(arcPack).filter((f) => f !== "README.md" && f !== "test_puzzles.json")) {
+      await env.MODELS.put(`models/arc-parity/${file}`, new Uint8Array(readFileSync(join(arcPack, file))));
+    }
   }, 120_000);
   afterAll(() => harness.close());
 
@@ -50,6 +56,17 @@ describe("trm jobs", () => {
     const cancel = await trm(["jobs", "cancel", id, "--url", url]);
     expect(JSON.parse(cancel.stdout).state).toBe("done"); // a finished job stays finished
   });
+
+  test("an ARC job over test_puzzles.json writes the submission and pass@K that trm arc writes", async () => {
+    const tasks = join(arcPack, "test_puzzles.json");
+    const options = ["--augmentations", "2", "--steps", "1"];
+    const local = await trm(["arc", "--model", arcPack, "--tasks", tasks, ...options, "--submission", join(work, "arc-local.json"), "--quiet"]);
+    expect(local.code, local.stderr).toBe(0);
+    const job = await trm(["jobs", "submit", "--url", url, "--model-name", "arc-parity", "--task", "arc", "--input", tasks, ...options, "--submission", join(work, "arc-job.json"), "--json", join(work, "arc-job-report.json")]);
+    expect(job.code, job.stderr).toBe(0);
+    expect(readFileSync(join(work, "arc-job.json"), "utf8")).toBe(readFileSync(join(work, "arc-local.json"), "utf8"));
+    expect(JSON.parse(job.stdout)).toEqual(JSON.parse(local.stdout));
+  }, 300_000);
 
   test("mistakes: a bad puzzle and an unknown job exit 1 naming them, usage exits 2", async () => {
     const bad = join(work, "bad.txt");
