@@ -15,10 +15,9 @@ import { type WorkerEnv, positiveVar } from "../index.ts";
 import { readManifest } from "../models.ts";
 import { jobStub } from "./consumer.ts";
 import { planArc } from "./arc.ts";
-import { type JobMeta, type SliceMessage, type SliceOutcome, arcKey, resultKey } from "./types.ts";
+import { type JobMeta, MESSAGE_BYTES, type SliceMessage, type SliceOutcome, arcKey, resultKey } from "./types.ts";
 
-// Queues limits: a message body up to 128 KB, a sendBatch call up to 100 messages and 256 KB.
-const MESSAGE_BYTES = 100_000;
+// Queues limits: a sendBatch call up to 100 messages and 256 KB (a message: MESSAGE_BYTES).
 const BATCH_MESSAGES = 100;
 const BATCH_BYTES = 240_000;
 

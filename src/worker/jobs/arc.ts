@@ -19,8 +19,7 @@ import { VoteBook, evaluate } from "../../tasks/arc/vote.ts";
 import { arcContext } from "../arc.ts";
 import type { WorkerEnv } from "../index.ts";
 import { getModel } from "../models.ts";
-import type { JobMeta, JobOptions, SliceMessage } from "./types.ts";
-import { arcKey, resultKey } from "./types.ts";
+import { type JobMeta, type JobOptions, MESSAGE_BYTES, type SliceMessage, arcKey, resultKey } from "./types.ts";
 
 /** One stored vote: a sequence's cropped prediction in the original frame and sigmoid(q_halt). */
 interface VoteLine {
@@ -55,7 +54,9 @@ export async function planArc(
     const tests = t.tests.map((x) => toArray(x.input));
     for (let from = 0; from < augs; from += step) {
       const to = Math.min(augs, from + step);
-      messages.push({ job: id, slice: messages.length, start, model, options: jobOptions, puzzles: [], arc: { task: t.task, tests, from, to } });
+      const m: SliceMessage = { job: id, slice: messages.length, start, model, options: jobOptions, puzzles: [], arc: { task: t.task, tests, from, to } };
+      if (JSON.stringify(m).length > MESSAGE_BYTES) throw new TrmError("puzzle_too_large", `task ${t.task}'s test inputs do not fit in one queue message (${MESSAGE_BYTES} bytes)`, 413);
+      messages.push(m);
       start += (to - from) * tests.length;
     }
   }

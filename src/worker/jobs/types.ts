@@ -33,6 +33,9 @@ export interface SliceMessage {
   arc?: ArcSlice;
 }
 
+/** Largest message body the producer sends (Queues accepts 128 KB). */
+export const MESSAGE_BYTES = 100_000;
+
 /** Puzzles (ARC: sequences) in a message: what its outcome counts. */
 export const messageCount = (m: SliceMessage) => (m.arc ? (m.arc.to - m.arc.from) * m.arc.tests.length : m.puzzles.length);
 
