@@ -63,7 +63,7 @@ wrangler.on("exit", (code) => process.exit(code ?? 0));
 
 await waitForWorker(Date.now() + 120_000);
 const body = JSON.stringify({ puzzle: EXAMPLE_PUZZLE });
-console.log(`\nTRM Worker is serving on ${BASE}. Example request:\n`);
+console.log(`\nTRM Worker is serving on ${BASE}. Open the playground page: ${BASE}/\nExample request:\n`);
 console.log(`  curl -s ${BASE}/v1/models/${EXAMPLE_MODEL}/solve -H 'content-type: application/json' -d '${body}'\n`);
 const res = await fetch(`${BASE}/v1/models/${EXAMPLE_MODEL}/solve`, { method: "POST", headers: { "content-type": "application/json" }, body });
 console.log(`It answered (HTTP ${res.status}):\n${JSON.stringify(await res.json(), null, 2)}\n`);

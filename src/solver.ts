@@ -2,6 +2,7 @@
 // `trm solve`. Between supervision steps it yields to the event loop, so
 // concurrent requests interleave step by step (each step is synchronous and
 // owns the network's scratch memory only while it runs).
+import { topProbabilities } from "./cells.ts";
 import { TrmError } from "./errors.ts";
 import type { ModelConfig } from "./engine/config.ts";
 import type { Puzzle } from "./engine/inputs.ts";
@@ -37,10 +38,11 @@ export function createModel(name: string, kernels: WebAssembly.Module, pack: Mod
 export interface SolveOptions {
   maxSteps: number;
   halt: HaltMode;
+  detail?: "cells"; // also report each answer cell's top probability
 }
 
-/** `max_steps` and `halt` from a request; max_steps may not exceed what the model was trained for. */
-export function solveOptions(body: { max_steps?: unknown; halt?: unknown }, config: ModelConfig, status = 422): SolveOptions {
+/** `max_steps`, `halt` and `detail` from a request; max_steps may not exceed what the model was trained for. */
+export function solveOptions(body: { max_steps?: unknown; halt?: unknown; detail?: unknown }, config: ModelConfig, status = 422): SolveOptions {
   const limit = config.arch.halt_max_steps;
   const maxSteps = body.max_steps ?? limit;
   if (typeof maxSteps !== "number" || !Number.isInteger(maxSteps) || maxSteps < 1 || maxSteps > limit) {
@@ -48,7 +50,8 @@ export function solveOptions(body: { max_steps?: unknown; halt?: unknown }, conf
   }
   const halt = body.halt ?? "fixed";
   if (halt !== "fixed" && halt !== "adaptive") throw new TrmError("bad_halt", `halt must be "fixed" or "adaptive", got ${JSON.stringify(body.halt)}`, status);
-  return { maxSteps, halt };
+  if (body.detail !== undefined && body.detail !== "cells") throw new TrmError("bad_detail", `detail must be "cells", got ${JSON.stringify(body.detail)}`, status);
+  return { maxSteps, halt, ...(body.detail === "cells" ? { detail: "cells" as const } : {}) };
 }
 
 export interface EncodedPuzzle {
@@ -74,6 +77,7 @@ export interface Progress {
   answer: Answer;
   confidence: number; // sigmoid(q_halt), mean over the puzzle's sequences
   halted: boolean;
+  cells?: number[]; // with detail "cells": (sequences x seq_len) top probabilities, in sequence order
 }
 
 export interface Result extends Progress {
@@ -104,6 +108,7 @@ export async function solveEncoded(
         answer: model.codec.decode(seqs.map((s) => ({ preds: s.preds, qHalt: s.qHalt })), e.context, model.config),
         confidence: seqs.reduce((sum, s) => sum + sigmoid(s.qHalt), 0) / seqs.length,
         halted: seqs.every((s) => s.halted),
+        ...(opts.detail === "cells" ? { cells: seqs.flatMap((s) => topProbabilities(s.logits, model.config.vocab_size)) } : {}),
       };
     });
   let last: StepReport | undefined;

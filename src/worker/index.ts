@@ -1,9 +1,11 @@
-// The Worker: a thin HTTP shell around the engine (src/solver.ts).
+// The Worker: a thin HTTP shell around the engine (src/solver.ts). The
+// playground page (page/) is served at / as static assets, before this code.
 //   GET  /v1/models                 models in the bucket
 //   GET  /v1/models/:name           one model's manifest and size
 //   POST /v1/models/:name/solve     solve puzzles (JSON, NDJSON or SSE; see solve.ts)
 //   /v1/jobs...                     batch jobs over Queues (see jobs/api.ts); the queue handler is their consumer
 import { TrmError } from "../errors.ts";
+import { preflight, withCors } from "./cors.ts";
 import { checkAuth, errorResponse, json } from "./http.ts";
 import { getModel, listModels, modelInfo } from "./models.ts";
 import { type ArcLimits, solveArc } from "./arc.ts";
@@ -44,9 +46,6 @@ function decodeName(raw: string): string {
 
 async function route(request: Request, env: WorkerEnv): Promise<Response> {
   const { pathname } = new URL(request.url);
-  if (pathname === "/" && request.method === "GET") {
-    return json({ service: "trm-worker", endpoints: ["GET /v1/models", "GET /v1/models/:name", "POST /v1/models/:name/solve", "POST /v1/jobs", "GET /v1/jobs/:id", "GET /v1/jobs/:id/results", "DELETE /v1/jobs/:id"] });
-  }
   if (/^\/v1\/jobs(\/|$)/.test(pathname)) {
     checkAuth(request, env.API_TOKEN);
     return jobsRoute(request, env, pathname);
@@ -74,11 +73,15 @@ async function route(request: Request, env: WorkerEnv): Promise<Response> {
 
 export default {
   async fetch(request, env): Promise<Response> {
+    const early = preflight(request, env.CORS_ORIGINS);
+    if (early) return early;
+    let response: Response;
     try {
-      return await route(request, env);
+      response = await route(request, env);
     } catch (e) {
-      return errorResponse(e);
+      response = errorResponse(e);
     }
+    return withCors(request, response, env.CORS_ORIGINS);
   },
   queue: consume,
 } satisfies ExportedHandler<WorkerEnv, SliceMessage>;

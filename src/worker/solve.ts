@@ -21,8 +21,8 @@ function tooMany(count: number, limits: Limits): TrmError {
 function parseSolveBody(body: unknown, model: LoadedModel, limits: Limits, batchAllowed = true): { puzzles: unknown[]; single: boolean; opts: SolveOptions } {
   if (!body || typeof body !== "object" || Array.isArray(body)) throw new TrmError("bad_request", 'the body must be a JSON object with "puzzle" or "puzzles"', 400);
   const b = body as Record<string, unknown>;
-  const unknownKeys = Object.keys(b).filter((k) => !["puzzle", "puzzles", "max_steps", "halt"].includes(k));
-  if (unknownKeys.length) throw new TrmError("bad_request", `unknown field(s) ${unknownKeys.join(", ")}; expected puzzle or puzzles, max_steps, halt`, 400);
+  const unknownKeys = Object.keys(b).filter((k) => !["puzzle", "puzzles", "max_steps", "halt", "detail"].includes(k));
+  if (unknownKeys.length) throw new TrmError("bad_request", `unknown field(s) ${unknownKeys.join(", ")}; expected puzzle or puzzles, max_steps, halt, detail`, 400);
   if (!batchAllowed && "puzzles" in b) throw new TrmError("bad_request", 'an NDJSON line holds one {"puzzle": ...}', 400);
   if (("puzzle" in b) === ("puzzles" in b)) throw new TrmError("bad_request", 'give exactly one of "puzzle" and "puzzles"', 400);
   const single = "puzzle" in b;
@@ -41,6 +41,7 @@ export function present(r: Progress | Result) {
     confidence: r.confidence,
     halted: r.halted,
     ...(r.answer.check ? { check: r.answer.check } : {}),
+    ...(r.cells ? { cells: r.cells } : {}),
     ...("timings" in r ? { timings: r.timings } : {}),
   };
 }
