@@ -1,59 +1,14 @@
-// The Worker: a thin HTTP shell around the engine (src/solver.ts).
+// The Worker: a thin shell around the routes (app.ts) and the engine (src/solver.ts).
+//   GET  /v1/health                 the bucket and the loaded models
 //   GET  /v1/models                 models in the bucket
 //   GET  /v1/models/:name           one model's manifest and size
 //   POST /v1/models/:name/solve     solve puzzles (JSON, NDJSON or SSE; see solve.ts)
-import { TrmError } from "../errors.ts";
-import { checkAuth, errorResponse, json } from "./http.ts";
-import { getModel, listModels, modelInfo } from "./models.ts";
-import { type Limits, solve } from "./solve.ts";
+//   GET  /openapi.json              the API described (OpenAPI 3.1)
+import { handle } from "./app.ts";
+import type { WorkerEnv } from "./config.ts";
 
-export interface WorkerEnv extends Env {
-  API_TOKEN?: string; // secret: when set, every /v1 request needs it as a bearer token
-}
-
-function limits(env: WorkerEnv): Limits {
-  return { maxBodyBytes: Number(env.MAX_BODY_BYTES), maxPuzzles: Number(env.MAX_PUZZLES) };
-}
-
-function decodeName(raw: string): string {
-  try {
-    return decodeURIComponent(raw);
-  } catch {
-    throw new TrmError("model_not_found", `no model named ${JSON.stringify(raw)}`, 404);
-  }
-}
-
-async function route(request: Request, env: WorkerEnv): Promise<Response> {
-  const { pathname } = new URL(request.url);
-  if (pathname === "/" && request.method === "GET") {
-    return json({ service: "trm-worker", endpoints: ["GET /v1/models", "GET /v1/models/:name", "POST /v1/models/:name/solve"] });
-  }
-  const match = /^\/v1\/models(?:\/([^/]+))?(\/solve)?\/?$/.exec(pathname);
-  if (!match) throw new TrmError("not_found", `no route for ${pathname}`, 404);
-  checkAuth(request, env.API_TOKEN);
-  const [, rawName, solvePath] = match;
-  const name = rawName === undefined ? undefined : decodeName(rawName);
-  const allow = (method: string) => {
-    if (request.method !== method) throw new TrmError("method_not_allowed", `${pathname} accepts ${method}`, 405);
-  };
-  if (name === undefined) {
-    allow("GET");
-    return json(await listModels(env.MODELS));
-  }
-  if (!solvePath) {
-    allow("GET");
-    return json(await modelInfo(env.MODELS, name));
-  }
-  allow("POST");
-  return solve(request, await getModel(env.MODELS, name), limits(env));
-}
+export type { WorkerEnv } from "./config.ts";
 
 export default {
-  async fetch(request, env): Promise<Response> {
-    try {
-      return await route(request, env);
-    } catch (e) {
-      return errorResponse(e);
-    }
-  },
+  fetch: handle,
 } satisfies ExportedHandler<WorkerEnv>;

@@ -1,0 +1,55 @@
+// The routes, and what every request goes through: a request id, the checked
+// configuration, then for /v1 the per-client rate limit and the bearer token.
+// A route is one line here; its handler lives with its subject.
+import { TrmError } from "../errors.ts";
+import { type Config, type WorkerEnv, configOf } from "./config.ts";
+import { checkAuth, errorResponse, json, requestIdOf } from "./http.ts";
+import { getModel, health, listModels, modelInfo } from "./models.ts";
+import { OPENAPI } from "./openapi.ts";
+import { Router } from "./router.ts";
+import { solve } from "./solve.ts";
+
+export const router = new Router()
+  .get("/", () => json({ service: "trm-worker", openapi: "/openapi.json", endpoints: ["GET /v1/health", "GET /v1/models", "GET /v1/models/:name", "POST /v1/models/:name/solve"] }))
+  .get("/openapi.json", () => json(OPENAPI))
+  .get("/v1/health", async ({ env }) => {
+    const report = await health(env.MODELS);
+    return report.ok ? json(report) : json({ error: { code: "unhealthy", message: "a health check failed; see checks" }, checks: report }, 503, { "retry-after": "30" });
+  })
+  .get("/v1/models", async ({ env }) => json(await listModels(env.MODELS)))
+  .get("/v1/models/:name", async ({ env, params }) => json(await modelInfo(env.MODELS, params.name)))
+  .post("/v1/models/:name/solve", async ({ request, env, config, params }) => solve(request, await getModel(env.MODELS, params.name), config));
+
+// Retry-After for a 429: the longest period a rate-limiting binding can have (10 or 60 s).
+const RATE_LIMIT_RETRY_S = "60";
+
+async function guard(request: Request, config: Config): Promise<void> {
+  if (config.rateLimiter) {
+    // Cloudflare sets CF-Connecting-IP at its edge; a client cannot choose it there.
+    const key = request.headers.get("cf-connecting-ip") ?? "unknown";
+    const { success } = await config.rateLimiter.limit({ key });
+    if (!success) throw new TrmError("rate_limited", `too many requests from this client; retry in ${RATE_LIMIT_RETRY_S} s`, 429, { "retry-after": RATE_LIMIT_RETRY_S });
+  }
+  checkAuth(request, config.apiToken);
+}
+
+export async function handle(request: Request, env: WorkerEnv, ctx: ExecutionContext): Promise<Response> {
+  const requestId = requestIdOf(request);
+  let response: Response;
+  try {
+    const url = new URL(request.url);
+    const { handler, params } = router.resolve(request.method, url.pathname);
+    const config = configOf(env);
+    if (url.pathname.startsWith("/v1/") && request.method !== "OPTIONS") await guard(request, config);
+    response = await handler({ request, env, ctx, config, url, params, requestId });
+  } catch (e) {
+    response = errorResponse(e, requestId);
+  }
+  const headers = new Headers(response.headers);
+  headers.set("x-request-id", requestId);
+  if (request.method === "HEAD") {
+    await response.body?.cancel();
+    return new Response(null, { status: response.status, headers });
+  }
+  return new Response(response.body, { status: response.status, headers });
+}
