@@ -12,9 +12,10 @@ import { solve } from "./solve.ts";
 export const router = new Router()
   .get("/", () => json({ service: "trm-worker", openapi: "/openapi.json", endpoints: ["GET /v1/health", "GET /v1/models", "GET /v1/models/:name", "POST /v1/models/:name/solve"] }))
   .get("/openapi.json", () => json(OPENAPI))
-  .get("/v1/health", async ({ env }) => {
+  .get("/v1/health", async ({ env, requestId }) => {
     const report = await health(env.MODELS);
-    return report.ok ? json(report) : json({ error: { code: "unhealthy", message: "a health check failed; see checks" }, checks: report }, 503, { "retry-after": "30" });
+    if (report.ok) return json(report);
+    return json({ error: { code: "unhealthy", message: "a health check failed; see checks", request_id: requestId }, checks: report }, 503, { "retry-after": "30" });
   })
   .get("/v1/models", async ({ env }) => json(await listModels(env.MODELS)))
   .get("/v1/models/:name", async ({ env, params }) => json(await modelInfo(env.MODELS, params.name)))

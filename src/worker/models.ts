@@ -6,6 +6,7 @@ import kernels from "../../build/kernels.wasm";
 import { TrmError } from "../errors.ts";
 import { MANIFEST_FILE, type ModelPack, type PackManifest, loadPack, manifestConfig, parameterCount, parseManifest } from "../engine/pack.ts";
 import { type LoadedModel, createModel } from "../solver.ts";
+import { solving } from "./schedule.ts";
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 const loaded = new Map<string, Promise<LoadedModel>>();
@@ -101,7 +102,8 @@ export async function listModels(bucket: R2Bucket) {
 /**
  * GET /v1/health: the bucket answers a listing, and every model this isolate
  * has loaded still has its weights object in the bucket at the size it was
- * loaded with. `ok` is false if any check fails.
+ * loaded with. `ok` is false if any check fails; `solving` counts the
+ * requests this isolate is computing or has queued.
  */
 export async function health(bucket: R2Bucket) {
   const bucketCheck = await bucket.list({ prefix: "models/", limit: 1 }).then(
@@ -119,5 +121,5 @@ export async function health(bucket: R2Bucket) {
       return { name, ok: true, state: "loaded" };
     }),
   );
-  return { ok: bucketCheck.ok && models.every((m) => m.ok), bucket: bucketCheck, models };
+  return { ok: bucketCheck.ok && models.every((m) => m.ok), bucket: bucketCheck, models, solving: solving() };
 }

@@ -175,9 +175,10 @@ export const OPENAPI = {
       },
       Health: {
         type: "object",
-        required: ["ok", "bucket", "models"],
+        required: ["ok", "bucket", "models", "solving"],
         properties: {
           ok: { type: "boolean" },
+          solving: { type: "integer", minimum: 0, description: "solve requests this isolate is computing or has queued" },
           bucket: { type: "object", required: ["ok"], properties: { ok: { type: "boolean" }, message: { type: "string" } } },
           models: {
             type: "array",

@@ -14,17 +14,31 @@ let nextTicket = 0;
 let admitted = 0;
 const waiting = new Set<number>(); // tickets of the requests waiting for a turn
 
+/** Requests admitted in this isolate (solving or waiting for a turn). */
+export const solving = () => admitted;
+
 /** Runs `work` as one admitted request; `work` receives the `turn` to await before each step. */
 export async function scheduled<T>(limit: number, work: (turn: () => Promise<void>) => Promise<T>, signal?: AbortSignal): Promise<T> {
   if (admitted >= limit) throw new TrmError("overloaded", `${admitted} requests are being solved here (the limit is ${limit}); retry shortly`, 503, { "retry-after": "5" });
   admitted++;
   const ticket = nextTicket++;
+  // When the client disconnects, workerd cancels the request: its timers never
+  // fire and its awaits never finish, but the abort event still runs. So the
+  // slot is given back there too, or a dead request would hold its turn forever.
+  let released = false;
+  const release = () => {
+    if (released) return;
+    released = true;
+    admitted--;
+    waiting.delete(ticket);
+  };
+  signal?.addEventListener("abort", release, { once: true });
   const turn = () =>
     new Promise<void>((resolve, reject) => {
+      if (released) return reject(cancelled());
       waiting.add(ticket);
       const poll = () => {
-        if (signal?.aborted) {
-          waiting.delete(ticket);
+        if (released) {
           reject(cancelled());
         } else if (ticket === Math.min(...waiting)) {
           waiting.delete(ticket);
@@ -38,6 +52,7 @@ export async function scheduled<T>(limit: number, work: (turn: () => Promise<voi
   try {
     return await work(turn);
   } finally {
-    admitted--;
+    signal?.removeEventListener("abort", release);
+    release();
   }
 }

@@ -1,44 +1,14 @@
 // The Worker API inside workerd, against a local R2 bucket seeded with real packs.
 // The sudoku and tokens packs are the official golden checkpoints converted,
 // so their answers are checked against the official outputs.
-import { createExecutionContext, env } from "cloudflare:test";
-import { exports } from "cloudflare:workers";
+import { env } from "cloudflare:test";
 import { beforeAll, describe, expect, test } from "vitest";
-import worker from "../../src/worker/index.ts";
 import goldenSudoku from "@shared/golden/mlp_t/expected.json";
 import goldenTokens from "@shared/golden/att_rope/expected.json";
 import { Random } from "../../src/generate/random.ts";
 import { generateSudoku, sudokuString } from "../../src/generate/sudoku.ts";
+import { call, callWith, expectError, post, solvePath, text } from "./http.ts";
 import { PACKS, putPack, seedPacks } from "./packs.ts";
-
-const BASE = "http://trm.test";
-
-function call(path: string, init: RequestInit = {}): Promise<Response> {
-  return exports.default.fetch(new Request(BASE + path, init));
-}
-
-function post(path: string, body: unknown, headers: Record<string, string> = {}): Promise<Response> {
-  return call(path, {
-    method: "POST",
-    headers: { "content-type": "application/json", ...headers },
-    body: typeof body === "string" ? body : JSON.stringify(body),
-  });
-}
-
-const solvePath = (model: string) => `/v1/models/${model}/solve`;
-
-async function expectError(res: Response | Promise<Response>, status: number, code: string, message?: RegExp) {
-  const r = await res;
-  const body = (await r.json()) as { error: { code: string; message: string; request_id: string } };
-  expect(r.status, JSON.stringify(body)).toBe(status);
-  expect(r.headers.get("content-type")).toContain("application/json");
-  expect(body.error.code).toBe(code);
-  expect(body.error.message.length).toBeGreaterThan(0);
-  expect(body.error.request_id).toBe(r.headers.get("x-request-id"));
-  if (message) expect(body.error.message).toMatch(message);
-}
-
-const text = async (r: Response) => new TextDecoder().decode(await r.arrayBuffer());
 
 // The golden sudoku inputs are random tokens (their givens repeat digits), which the
 // sudoku task refuses; the official outputs are checked through the same weights
@@ -209,7 +179,7 @@ describe("bad requests", () => {
 
   test("bearer token when API_TOKEN is set", async () => {
     const withToken = { ...env, API_TOKEN: "s3cret-token" };
-    const ask = (headers: Record<string, string>) => worker.fetch(new Request(`${BASE}/v1/models`, { headers }), withToken, createExecutionContext());
+    const ask = (headers: Record<string, string>) => callWith(withToken, "/v1/models", { headers });
     const missing = await ask({});
     expect(missing.headers.get("www-authenticate")).toContain("Bearer");
     await expectError(missing, 401, "unauthorized");
