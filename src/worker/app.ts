@@ -9,8 +9,8 @@ import { OPENAPI } from "./openapi.ts";
 import { Router } from "./router.ts";
 import { solve } from "./solve.ts";
 
-export const router = new Router()
-  .get("/", () => json({ service: "trm-worker", openapi: "/openapi.json", endpoints: ["GET /v1/health", "GET /v1/models", "GET /v1/models/:name", "POST /v1/models/:name/solve"] }))
+export const router: Router = new Router()
+  .get("/", () => json({ service: "trm-worker", openapi: "/openapi.json", endpoints: router.list() }))
   .get("/openapi.json", () => json(OPENAPI))
   .get("/v1/health", async ({ env, requestId }) => {
     const report = await health(env.MODELS);

@@ -143,6 +143,7 @@ export const OPENAPI = {
         },
       },
     },
+    "/": { get: { summary: "the service and its routes", responses: { 200: jsonBody({ type: "object", required: ["service", "openapi", "endpoints"], properties: { service: { type: "string" }, openapi: { type: "string" }, endpoints: { type: "array", items: { type: "string" } } } }, "the routes") } } },
     "/openapi.json": { get: { summary: "this description", responses: { 200: jsonBody({ type: "object" }, "OpenAPI 3.1") } } },
   },
   components: {

@@ -37,6 +37,11 @@ export class Router {
     return this.on("POST", pattern, handler);
   }
 
+  /** Every route as "METHOD /path/:param" (the root listing and the OpenAPI test use it). */
+  list(): string[] {
+    return this.routes.map((r) => `${r.method} /${r.segments.join("/")}`);
+  }
+
   /**
    * The handler for this method and path, with the path's parameters. An
    * unknown path is a 404, a wrong method a 405 listing Allow; HEAD runs the
