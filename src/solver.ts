@@ -84,7 +84,7 @@ export function encodePuzzles(model: LoadedModel, puzzles: unknown[], label = (i
     try {
       return model.codec.encode(p, model.config);
     } catch (e) {
-      if (e instanceof TrmError) throw new TrmError(e.code, `${label(i)}: ${e.message}`, e.status);
+      if (e instanceof TrmError) throw new TrmError(e.code, label(i) ? `${label(i)}: ${e.message}` : e.message, e.status);
       throw e;
     }
   });

@@ -42,7 +42,8 @@ const puzzleRequest: RequestParser = (b, model, config, batch) => {
   if (!Array.isArray(puzzles) || puzzles.length === 0) throw new TrmError("bad_request", '"puzzles" must be a non-empty array', 400);
   if (puzzles.length > config.maxPuzzles) throw tooMany(puzzles.length, config);
   const opts = solveOptions(b, model.config, config.maxBudgetSteps);
-  return { encoded: encodePuzzles(model, puzzles, (i) => (single ? "puzzle" : `puzzles[${i}]`)), single, opts };
+  // An NDJSON line's errors are prefixed with its line number instead.
+  return { encoded: encodePuzzles(model, puzzles, (i) => (!batch ? "" : single ? "puzzle" : `puzzles[${i}]`)), single, opts };
 };
 
 const PARSERS: Partial<Record<TaskName, RequestParser>> = {};
