@@ -45,21 +45,7 @@ export const ARC_ATTENTION: ModelConfig = validateConfig({
 
 export const CONFIGS: Record<string, ModelConfig> = { sudoku: SUDOKU_MLP_T, arc: ARC_ATTENTION };
 
-/** Matmul FLOPs of one network call (L_layers blocks) on one sequence; elementwise work is not counted. */
-export function callFlops(cfg: ModelConfig): number {
-  const { hidden: H, positions: L, inter: I, interT: It } = dims(cfg);
-  const mix = cfg.arch.mlp_t
-    ? 2 * H * L * 2 * It + 2 * H * It * L
-    : 2 * L * H * 3 * H + 4 * L * L * H + 2 * L * H * H; // qkv, q·kᵀ and p·v over all heads, o_proj
-  const mlp = 2 * L * H * 2 * I + 2 * L * I * H;
-  return cfg.arch.L_layers * (mix + mlp);
-}
-
-/** Matmul FLOPs of one supervision step: H_cycles·(L_cycles+1) calls and the lm_head. */
-export function stepFlops(cfg: ModelConfig): number {
-  const { hidden: H, seqLen, vocab } = dims(cfg);
-  return cfg.arch.H_cycles * (cfg.arch.L_cycles + 1) * callFlops(cfg) + 2 * seqLen * H * vocab;
-}
+export { callFlops, stepFlops } from "../src/engine/cost.ts";
 
 export interface GemmShape {
   name: string;

@@ -1,10 +1,11 @@
 // `trm`: convert official checkpoints, run the recursion, solve puzzles.
 // Results go to stdout as JSON; progress and errors go to stderr.
 import { parseArgs } from "node:util";
+import { closeSync, openSync, rmSync, writeSync } from "node:fs";
 import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
 import { basename, join, resolve } from "node:path";
 import { TrmError } from "../errors.ts";
-import { convert } from "../convert/convert.ts";
+import { TABLE_FILE, convert } from "../convert/convert.ts";
 import { MANIFEST_FILE, PACK_DTYPES, type PackDtype, WEIGHTS_FILE } from "../engine/pack.ts";
 import { nodeKernelModule, readPackDir } from "../engine/node.ts";
 import { checkPuzzles } from "../engine/inputs.ts";
@@ -14,6 +15,7 @@ import { WasmNetwork } from "../engine/wasm-network.ts";
 import { linearDtypeFor } from "../solver.ts";
 import { TASKS, type TaskName } from "../engine/config.ts";
 import { UsageError, haltOption, intOption, linearOption, readText } from "./args.ts";
+import { arcCommand } from "./arc.ts";
 import { evalCommand } from "./eval.ts";
 import { generateCommand } from "./generate.ts";
 import { solveCommand } from "./solve.ts";
@@ -21,12 +23,14 @@ import { solveCommand } from "./solve.ts";
 const VERSION = "0.1.0";
 
 const USAGE = `usage:
-  trm convert <checkpoint> --config all_config.yaml [--dataset dataset.json] [--seq-len N]
+  trm convert <checkpoint> --config all_config.yaml [--dataset dataset.json] [--identifiers identifiers.json] [--seq-len N]
               [--vocab-size N] [--num-puzzle-identifiers N] [--dtype f32|bf16|int8] [--task NAME] [--name NAME] --out <dir>
   trm run --model <dir> --input <file.json> [--steps N] [--halt fixed|adaptive] [--logits] [--engine wasm|reference] [--linear f32|int8]
   trm solve --model <dir> --task sudoku|maze|tokens --input <file> [--steps N] [--halt fixed|adaptive|checked] [--linear f32|int8]
   trm solve --url <worker url> --model-name <name> --task ... --input <file> [--steps N] [--halt ...] [--token T]
   trm eval --model <dir> --task sudoku|maze --input <file.csv|file.txt> [--steps N] [--limit N] [--linear f32|int8] [--json out.json]
+  trm arc --model <dir> --tasks test_puzzles.json [--solutions file] [--augmentations N|all] [--steps N] [--halt fixed|adaptive]
+          [--h-cycles N] [--linear f32|int8] --submission <file> [--json report.json]
   trm generate sudoku --count N [--clues N|MIN-MAX] [--seed S] [--out file.csv]
   trm generate maze --count N [--side 9] [--min-path N] [--loops N] [--seed S] [--out file.csv]
 
@@ -55,6 +59,7 @@ async function convertCommand(argv: string[]): Promise<void> {
       task: { type: "string" },
       name: { type: "string" },
       out: { type: "string" },
+      identifiers: { type: "string" },
     },
   });
   if (positionals.length !== 1) throw new UsageError("convert takes exactly one checkpoint file");
@@ -70,6 +75,14 @@ async function convertCommand(argv: string[]): Promise<void> {
     throw new UsageError(`cannot read checkpoint ${checkpointPath}`);
   }
   const out = resolve(values.out);
+  await mkdir(out, { recursive: true });
+  // The puzzle table (ARC) streams to a temporary file while converting, renamed into place on success.
+  const tableTmp = join(out, `${TABLE_FILE}.${process.pid}.tmp`);
+  let tableFd: number | undefined;
+  const writeTable = (bytes: Uint8Array) => {
+    tableFd ??= openSync(tableTmp, "w");
+    writeSync(tableFd, bytes);
+  };
   const result = await convert({
     checkpoint,
     checkpointName: checkpointPath,
@@ -84,9 +97,20 @@ async function convertCommand(argv: string[]): Promise<void> {
     task: values.task as TaskName | undefined,
     name: values.name ?? basename(out),
     converter: `trm-worker ${VERSION}`,
+    identifiersJson: values.identifiers ? await readText(values.identifiers, "identifiers") : undefined,
+    identifiersName: values.identifiers,
+    writeTable,
+  }).catch((e) => {
+    if (tableFd !== undefined) closeSync(tableFd);
+    rmSync(tableTmp, { force: true });
+    throw e;
   });
   // Nothing is written until the conversion has succeeded; each file appears whole (write, then rename).
-  await mkdir(out, { recursive: true });
+  if (tableFd !== undefined) {
+    closeSync(tableFd);
+    await rename(tableTmp, join(out, TABLE_FILE));
+  }
+  for (const [name, bytes] of result.files) await writeWhole(join(out, name), bytes);
   await writeWhole(join(out, WEIGHTS_FILE), result.safetensors);
   await writeWhole(join(out, MANIFEST_FILE), JSON.stringify(result.manifest, null, 2) + "\n");
   for (const note of result.notes) process.stderr.write(`trm convert: ${note}\n`);
@@ -165,6 +189,8 @@ async function main(argv: string[]): Promise<void> {
       return solveCommand(rest);
     case "eval":
       return evalCommand(rest);
+    case "arc":
+      return arcCommand(rest);
     case "generate":
       return generateCommand(rest);
     case "--version":

@@ -14,6 +14,7 @@ import {
 } from "../engine/pack.ts";
 import { INT8_WEIGHT_LEVELS, quantizeRows } from "../engine/quantize.ts";
 import { type RawTensor, encodeSafetensors, float32Bytes, parseSafetensors, toBFloat16, toFloat32 } from "../engine/safetensors.ts";
+import { type RowStream, parseIdentifiers, writePuzzleTable } from "./puzzle-table.ts";
 import { readTorchCheckpoint } from "./torch-checkpoint.ts";
 
 export interface ConvertOptions {
@@ -30,12 +31,35 @@ export interface ConvertOptions {
   task?: TaskName;
   name: string;
   converter: string; // "trm-worker <version>"
+  /** identifiers.json of the official ARC builder: the puzzle embedding becomes its own object with a task index. */
+  identifiersJson?: string;
+  identifiersName?: string;
+  /** Receives that object's bytes in row order (required with identifiersJson). */
+  writeTable?: (bytes: Uint8Array) => void;
 }
 
 export interface Converted {
   manifest: PackManifest;
   safetensors: Uint8Array;
+  files: [string, Uint8Array][]; // further pack files (the task index and identifiers of an ARC pack)
   notes: string[]; // what was inferred, for the CLI to print
+}
+
+export const TABLE_FILE = "puzzle_emb.bin";
+export const IDENTIFIERS_FILE = "identifiers.txt";
+export const TASK_INDEX_FILE = "tasks.json";
+const PUZZLE_TABLE_TENSOR = "inner.puzzle_emb.weights";
+
+/** Rows of an in-memory (rows, dim) tensor, chunk by chunk. */
+function tensorRows(t: RawTensor): RowStream {
+  const [rows, dim] = t.shape;
+  const itemBytes = t.data.byteLength / (rows * dim);
+  return (perChunk, onChunk) => {
+    for (let r = 0; r < rows; r += perChunk) {
+      const end = Math.min(rows, r + perChunk);
+      onChunk(r, toFloat32({ dtype: t.dtype, shape: [end - r, dim], data: t.data.subarray(r * dim * itemBytes, end * dim * itemBytes) }));
+    }
+  };
 }
 
 const ARCH_FIELDS: (keyof ArchConfig)[] = [
@@ -138,6 +162,8 @@ export async function convert(opts: ConvertOptions): Promise<Converted> {
   r.offer("seq_len", opts.seqLen, "--seq-len");
   r.offer("vocab_size", opts.vocabSize, "--vocab-size");
   r.offer("num_puzzle_identifiers", opts.numPuzzleIdentifiers, "--num-puzzle-identifiers");
+  const identifiers = opts.identifiersJson === undefined ? undefined : parseIdentifiers(opts.identifiersJson, opts.identifiersName ?? "identifiers.json");
+  if (identifiers) r.offer("num_puzzle_identifiers", identifiers.length, opts.identifiersName ?? "identifiers.json");
   for (const f of ["seq_len", "vocab_size", "num_puzzle_identifiers"]) {
     r.offer(f, dataset[f], opts.datasetName ?? "dataset.json");
     r.offer(f, extras[f], opts.configName);
@@ -172,8 +198,10 @@ export async function convert(opts: ConvertOptions): Promise<Converted> {
 
   // Every tensor against the config (names, shapes), then the output dtype.
   weightsFromTensors(config, (n) => tensors.get(n), [...tensors.keys()]);
+  const external = identifiers !== undefined;
+  if (external && arch.puzzle_emb_ndim === 0) bad(`--identifiers names puzzle-embedding rows, but this model has none (puzzle_emb_ndim 0)`);
   const dtype = opts.dtype ?? "f32";
-  const out: [string, RawTensor][] = expectedTensors(config).flatMap(({ name }): [string, RawTensor][] => {
+  const out: [string, RawTensor][] = expectedTensors(config, { puzzleTable: !external }).flatMap(({ name }): [string, RawTensor][] => {
     const t = tensors.get(name)!;
     const values = toFloat32(t);
     const stored = storedDtype(dtype, name);
@@ -191,6 +219,29 @@ export async function convert(opts: ConvertOptions): Promise<Converted> {
 
   const task = opts.task ?? inferTask(config);
   if (!TASKS.includes(task)) bad(`--task must be one of ${TASKS.join(", ")}`);
+  if (task === "arc" && !external) bad("an ARC pack needs --identifiers <build>/identifiers.json (written by the official dataset/build_arc_dataset.py): it names each puzzle-embedding row's task and augmentation");
+
+  let puzzleTable: PackManifest["puzzle_table"];
+  const files: [string, Uint8Array][] = [];
+  if (identifiers) {
+    if (!opts.writeTable) bad("convert with identifiers needs a writeTable sink");
+    const tableDtype = dtype === "bf16" ? "bf16" : "f32";
+    const table = writePuzzleTable(tensorRows(tensors.get(PUZZLE_TABLE_TENSOR)!), identifiers, arch.puzzle_emb_ndim, tableDtype, opts.writeTable);
+    const indexBytes = new TextEncoder().encode(JSON.stringify(table.index) + "\n");
+    files.push([TASK_INDEX_FILE, indexBytes], [IDENTIFIERS_FILE, table.identifiersText]);
+    puzzleTable = {
+      file: TABLE_FILE,
+      dtype: tableDtype,
+      rows: identifiers.length,
+      dim: arch.puzzle_emb_ndim,
+      bytes: table.bytes,
+      identifiers_file: IDENTIFIERS_FILE,
+      index_file: TASK_INDEX_FILE,
+      index_sha256: await sha256Hex(indexBytes),
+      tasks: table.tasks,
+    };
+    r.notes.push(`puzzle table: ${identifiers.length} rows x ${arch.puzzle_emb_ndim} (${tableDtype}, ${table.bytes} bytes), ${table.tasks} tasks, ${table.contiguous} of them one contiguous range`);
+  }
   const safetensors = encodeSafetensors(out, { format: "pt", source: "trm-worker convert" });
   const manifest: PackManifest = {
     format: PACK_FORMAT,
@@ -209,8 +260,9 @@ export async function convert(opts: ConvertOptions): Promise<Converted> {
       dtype,
       bytes: safetensors.byteLength,
       sha256: await sha256Hex(safetensors),
-      parameters: parameterCount(config),
+      parameters: parameterCount(config, { puzzleTable: !external }),
     },
+    ...(puzzleTable ? { puzzle_table: puzzleTable } : {}),
     provenance: {
       source: basename(opts.checkpointName),
       source_format: format,
@@ -222,5 +274,5 @@ export async function convert(opts: ConvertOptions): Promise<Converted> {
       converted_at: new Date().toISOString(),
     },
   };
-  return { manifest, safetensors, notes: [...r.notes, `task = ${task}${opts.task ? "" : " (inferred)"}`] };
+  return { manifest, safetensors, files, notes: [...r.notes, `task = ${task}${opts.task ? "" : " (inferred)"}`] };
 }

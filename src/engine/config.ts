@@ -95,7 +95,11 @@ export interface TensorSpec {
 }
 
 /** Every tensor of the official state dict (without the "_orig_mod.model." prefix), in a stable order. */
-export function expectedTensors(cfg: ModelConfig): TensorSpec[] {
+/**
+ * The state dict's tensors. `puzzleTable: false` leaves out the puzzle
+ * embedding, for packs that keep it as its own object (read per request).
+ */
+export function expectedTensors(cfg: ModelConfig, { puzzleTable = true } = {}): TensorSpec[] {
   const d = dims(cfg);
   const a = cfg.arch;
   const specs: TensorSpec[] = [
@@ -106,7 +110,7 @@ export function expectedTensors(cfg: ModelConfig): TensorSpec[] {
     { name: "inner.q_head.weight", shape: [2, d.hidden] },
     { name: "inner.q_head.bias", shape: [2] },
   ];
-  if (a.puzzle_emb_ndim > 0) specs.push({ name: "inner.puzzle_emb.weights", shape: [cfg.num_puzzle_identifiers, a.puzzle_emb_ndim] });
+  if (a.puzzle_emb_ndim > 0 && puzzleTable) specs.push({ name: "inner.puzzle_emb.weights", shape: [cfg.num_puzzle_identifiers, a.puzzle_emb_ndim] });
   if (a.pos_encodings === "learned") specs.push({ name: "inner.embed_pos.embedding_weight", shape: [d.positions, d.hidden] });
   for (let i = 0; i < a.L_layers; i++) {
     const p = `inner.L_level.layers.${i}`;

@@ -9,6 +9,7 @@ import type { SequenceState } from "./recursion.ts";
 export interface Puzzle {
   tokens: Int32Array; // (seq_len) token ids in [0, vocab)
   puzzleId: number; // row of the puzzle embedding, in [0, num_puzzle_identifiers)
+  embedding?: Float32Array; // (puzzle_emb_ndim) that row itself, for packs whose table is read per request (ARC)
 }
 
 /**
@@ -56,9 +57,14 @@ export function inputEmbeddings(cfg: ModelConfig, w: Weights, puzzle: Puzzle): F
   const d = dims(cfg);
   const H = d.hidden;
   const x = new Float32Array(d.positions * H);
-  if (w.puzzleEmb) {
-    const ndim = cfg.arch.puzzle_emb_ndim;
+  const ndim = cfg.arch.puzzle_emb_ndim;
+  if (puzzle.embedding) {
+    if (puzzle.embedding.length !== ndim) throw new TrmError("bad_embedding_row", `a puzzle-embedding row has ${puzzle.embedding.length} values, the model needs ${ndim}`);
+    x.set(puzzle.embedding, 0);
+  } else if (w.puzzleEmb) {
     x.set(w.puzzleEmb.subarray(puzzle.puzzleId * ndim, (puzzle.puzzleId + 1) * ndim), 0);
+  } else if (ndim > 0) {
+    throw new TrmError("missing_embedding_row", "this pack reads its puzzle-embedding rows per request, and none was given");
   }
   for (let i = 0; i < d.seqLen; i++) {
     const t = puzzle.tokens[i];

@@ -7,6 +7,7 @@
 // loads as the dequantised float32 weights, which the int8 kernels quantise
 // back to the same integers.
 import { TrmError } from "../errors.ts";
+import { type PuzzleTableManifest, checkTableManifest } from "./puzzle-table.ts";
 import { type ArchConfig, type ModelConfig, type TaskName, TASKS, expectedTensors, validateConfig } from "./config.ts";
 import { dequantizeRows } from "./quantize.ts";
 import { type RawTensor, type TensorDType, float32Bytes, numel, parseSafetensors, toFloat32 } from "./safetensors.ts";
@@ -50,6 +51,8 @@ export interface PackManifest {
     sha256: string;
     parameters: number;
   };
+  /** Present when the puzzle embedding is its own object, read per request (ARC); the weights file then lacks it. */
+  puzzle_table?: PuzzleTableManifest;
   provenance: Record<string, unknown>;
 }
 
@@ -107,7 +110,8 @@ export function parseManifest(json: unknown): PackManifest {
   if (!w || typeof w.sha256 !== "string" || !/^[0-9a-f]{64}$/.test(w.sha256)) badPack("model.json weights.sha256 must be 64 lowercase hex digits");
   if (!Number.isSafeInteger(w.bytes) || w.bytes < 8) badPack("model.json weights.bytes must be the size of the safetensors file");
   if (!PACK_DTYPES.includes(w.dtype)) badPack(`model.json weights.dtype must be ${PACK_DTYPES.join(", ")}, got ${JSON.stringify(w.dtype)}`);
-  manifestConfig(m);
+  const config = manifestConfig(m);
+  if (m.puzzle_table !== undefined) checkTableManifest(m.puzzle_table, config.num_puzzle_identifiers, config.arch.puzzle_emb_ndim);
   return m;
 }
 
@@ -140,7 +144,7 @@ export async function loadPack(manifestJson: unknown, bytes: Uint8Array): Promis
       badPack(`int8 tensor ${name} needs ${name}${INT8_SCALE_SUFFIX}: F32 of shape [${t.shape[0]}]`);
     }
     return { dtype: "F32", shape: t.shape, data: float32Bytes(dequantizeRows(toFloat32(t), toFloat32(scale), t.shape.at(-1)!)) };
-  }, [...tensors.keys()].filter((n) => !isScale(n)));
+  }, [...tensors.keys()].filter((n) => !isScale(n)), { puzzleTable: !manifest.puzzle_table });
   // A matching checksum proves these are the bytes that were converted, not that they are usable.
   const arrays = [
     ...Object.entries(weights).filter(([k]) => k !== "layers"),
@@ -159,8 +163,9 @@ export function weightsFromTensors(
   config: ModelConfig,
   get: (name: string) => RawTensor | undefined,
   names: string[],
+  layout: { puzzleTable?: boolean } = {},
 ): Weights {
-  const specs = expectedTensors(config);
+  const specs = expectedTensors(config, layout);
   const expected = new Set(specs.map((s) => s.name));
   const extra = names.filter((n) => !expected.has(n));
   if (extra.length) throw new TrmError("bad_weights", `unexpected tensors for this config: ${extra.join(", ")}`);
@@ -203,7 +208,7 @@ export function weightsFromTensors(
   };
 }
 
-/** Parameter count of a config (every tensor of the state dict). */
-export function parameterCount(config: ModelConfig): number {
-  return expectedTensors(config).reduce((n, s) => n + numel(s.shape), 0);
+/** Parameter count of a config (every tensor of the state dict; without the puzzle table when `puzzleTable` is false). */
+export function parameterCount(config: ModelConfig, layout: { puzzleTable?: boolean } = {}): number {
+  return expectedTensors(config, layout).reduce((n, s) => n + numel(s.shape), 0);
 }

@@ -41,9 +41,15 @@ export interface Network<T> {
   store(batch: SequenceState[]): void;
 }
 
+/** Overrides of the trained recursion: fewer high-level cycles per step costs less (ARC's `h_cycles`). */
+export interface RecursionOptions {
+  hCycles?: number;
+}
+
 /** One supervision step for a batch, in place on the sequences' carries. */
-export function supervisionStep<T>(net: Network<T>, batch: SequenceState[]): Readout {
-  const { H_cycles, L_cycles } = net.config.arch;
+export function supervisionStep<T>(net: Network<T>, batch: SequenceState[], opts: RecursionOptions = {}): Readout {
+  const { L_cycles } = net.config.arch;
+  const H_cycles = opts.hCycles ?? net.config.arch.H_cycles;
   const { zH, zL, x } = net.load(batch);
   for (let h = 0; h < H_cycles; h++) {
     for (let l = 0; l < L_cycles; l++) net.update(zL, zH, x); // z_L = net(z_L, z_H + x)
@@ -83,7 +89,9 @@ export interface StepReport {
  * The caller may stop more sequences after a step by passing their indices
  * to `next()` (e.g. those whose answer already passes the task's check).
  */
-export function* recurse<T>(net: Network<T>, puzzles: Puzzle[], maxSteps: number, halt: HaltMode): Generator<StepReport, void, Iterable<number> | undefined> {
+export function* recurse<T>(
+  net: Network<T>, puzzles: Puzzle[], maxSteps: number, halt: HaltMode, opts: RecursionOptions = {},
+): Generator<StepReport, void, Iterable<number> | undefined> {
   const states = puzzles.map((p) => net.start(p));
   const last: SequenceStep[] = [];
   for (let step = 1; step <= maxSteps; step++) {
@@ -91,7 +99,7 @@ export function* recurse<T>(net: Network<T>, puzzles: Puzzle[], maxSteps: number
     if (active.length === 0) return;
     for (let g = 0; g < active.length; g += net.maxBatch) {
       const group = active.slice(g, g + net.maxBatch);
-      const out = supervisionStep(net, group.map((i) => states[i]));
+      const out = supervisionStep(net, group.map((i) => states[i]), opts);
       group.forEach((i, j) => {
         const qHalt = out.qHalt[j];
         const qContinue = out.qContinue[j];

@@ -7,6 +7,7 @@ import { checkAuth, errorResponse, json, requestIdOf } from "./http.ts";
 import { getModel, health, listModels, modelInfo } from "./models.ts";
 import { OPENAPI } from "./openapi.ts";
 import { Router } from "./router.ts";
+import { solveArc } from "./arc.ts";
 import { solve } from "./solve.ts";
 
 export const router: Router = new Router()
@@ -19,7 +20,10 @@ export const router: Router = new Router()
   })
   .get("/v1/models", async ({ env }) => json(await listModels(env.MODELS)))
   .get("/v1/models/:name", async ({ env, params }) => json(await modelInfo(env.MODELS, params.name)))
-  .post("/v1/models/:name/solve", async ({ request, env, config, params }) => solve(request, await getModel(env.MODELS, params.name), config));
+  .post("/v1/models/:name/solve", async ({ request, env, config, params }) => {
+    const model = await getModel(env.MODELS, params.name);
+    return model.manifest.task === "arc" ? solveArc(request, model, env.MODELS, config) : solve(request, model, config);
+  });
 
 // Retry-After for a 429: the longest period a rate-limiting binding can have (10 or 60 s).
 const RATE_LIMIT_RETRY_S = "60";

@@ -9,6 +9,8 @@ export interface WorkerEnv {
   MAX_PUZZLES?: unknown;
   MAX_BUDGET_STEPS?: unknown;
   MAX_QUEUE?: unknown;
+  CPU_BUDGET_MS?: unknown;
+  CPU_GFLOPS?: unknown;
   RATE_LIMIT?: unknown;
   RATE_LIMITER?: RateLimit;
   API_TOKEN?: string; // secret: when set, every /v1 request needs it as a bearer token
@@ -19,6 +21,8 @@ export interface Config {
   maxPuzzles: number;
   maxBudgetSteps: number;
   maxQueue: number;
+  cpuBudgetMs: number; // ARC work estimated above this is refused (src/worker/arc.ts)
+  gflops: number; // the CPU rate that estimate assumes
   rateLimiter?: RateLimit; // undefined when RATE_LIMIT = "off"
   apiToken?: string;
 }
@@ -29,12 +33,15 @@ function misconfigured(message: string): TrmError {
   return new TrmError("misconfigured", `server configuration error: ${message}`, 503);
 }
 
-/** A whole number from 1 to max, from wrangler.toml (a number) or a dashboard / .dev.vars value (a string). */
-function count(env: WorkerEnv, name: "MAX_BODY_BYTES" | "MAX_PUZZLES" | "MAX_BUDGET_STEPS" | "MAX_QUEUE", max: number): number {
+type NumericVar = "MAX_BODY_BYTES" | "MAX_PUZZLES" | "MAX_BUDGET_STEPS" | "MAX_QUEUE" | "CPU_BUDGET_MS" | "CPU_GFLOPS";
+
+/** A number above 0 and at most max (whole unless `fraction`), from wrangler.toml (a number) or a dashboard / .dev.vars value (a string). */
+function positive(env: WorkerEnv, name: NumericVar, max: number, fraction = false): number {
   const raw = env[name];
   if (raw === undefined || raw === "") throw misconfigured(`${name} is not set`);
-  const value = typeof raw === "number" ? raw : typeof raw === "string" && /^\s*\d+\s*$/.test(raw) ? Number(raw) : NaN;
-  if (!Number.isSafeInteger(value) || value < 1 || value > max) throw misconfigured(`${name} must be a whole number from 1 to ${max}, got ${preview(raw, 40)}`);
+  const value = typeof raw === "number" ? raw : typeof raw === "string" && /^\s*\d+(\.\d+)?\s*$/.test(raw) ? Number(raw) : NaN;
+  const ok = Number.isFinite(value) && value > 0 && value <= max && (fraction || Number.isSafeInteger(value));
+  if (!ok) throw misconfigured(`${name} must be ${fraction ? "a number above 0" : "a whole number from 1"} to ${max}, got ${preview(raw, 40)}`);
   return value;
 }
 
@@ -45,10 +52,12 @@ function read(env: WorkerEnv): Config {
   if (typeof env.MODELS?.get !== "function") throw misconfigured("the MODELS R2 bucket binding is missing");
   if (env.API_TOKEN !== undefined && (typeof env.API_TOKEN !== "string" || env.API_TOKEN.trim() === "")) throw misconfigured("API_TOKEN is set but empty");
   return {
-    maxBodyBytes: count(env, "MAX_BODY_BYTES", 100 * 1024 * 1024), // Workers accept at most 100 MB bodies
-    maxPuzzles: count(env, "MAX_PUZZLES", 10_000),
-    maxBudgetSteps: count(env, "MAX_BUDGET_STEPS", 10_000_000),
-    maxQueue: count(env, "MAX_QUEUE", 100_000),
+    maxBodyBytes: positive(env, "MAX_BODY_BYTES", 100 * 1024 * 1024), // Workers accept at most 100 MB bodies
+    maxPuzzles: positive(env, "MAX_PUZZLES", 10_000),
+    maxBudgetSteps: positive(env, "MAX_BUDGET_STEPS", 10_000_000),
+    maxQueue: positive(env, "MAX_QUEUE", 100_000),
+    cpuBudgetMs: positive(env, "CPU_BUDGET_MS", 300_000), // the most a Worker request may use (limits.cpu_ms)
+    gflops: positive(env, "CPU_GFLOPS", 10_000, true),
     rateLimiter: rateLimit === "on" ? env.RATE_LIMITER : undefined,
     apiToken: env.API_TOKEN,
   };

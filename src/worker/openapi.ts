@@ -10,10 +10,9 @@ const errorCodes = {
   406: ["not_acceptable"],
   413: ["body_too_large", "too_many_puzzles"],
   415: ["unsupported_media_type"],
-  422: ["bad_puzzle", "token_out_of_vocab", "bad_sequence_length", "puzzle_id_out_of_range", "bad_max_steps", "bad_halt", "bad_budget", "budget_exhausted"],
+  422: ["bad_puzzle", "token_out_of_vocab", "bad_sequence_length", "puzzle_id_out_of_range", "bad_max_steps", "bad_halt", "bad_budget", "budget_exhausted", "bad_grid", "bad_augmentations", "bad_h_cycles", "unknown_task", "too_much_work"],
   429: ["rate_limited"],
-  501: ["task_unsupported"],
-  503: ["model_unavailable", "misconfigured", "overloaded", "unhealthy"],
+  503: ["model_unavailable", "rows_unavailable", "bad_pack", "misconfigured", "overloaded", "unhealthy"],
 } as const;
 
 export const ERROR_CODES = errorCodes;
@@ -138,7 +137,6 @@ export const OPENAPI = {
           413: error(413, "over MAX_BODY_BYTES, or more than MAX_PUZZLES puzzles or lines"),
           415: error(415, "the Content-Type is not JSON or NDJSON, or the charset is not UTF-8"),
           422: error(422, "a puzzle or an option does not fit the model, or the puzzle has no answer"),
-          501: error(501, "the model's task has no codec yet"),
           ...guarded,
         },
       },

@@ -5,7 +5,6 @@
 // A client that goes away (request.signal, or a cancelled stream) stops the
 // work after the current supervision step.
 import { TrmError } from "../errors.ts";
-import type { TaskName } from "../engine/config.ts";
 import { type EncodedPuzzle, type LoadedModel, type Progress, type Result, type SolveOptions, encodePuzzles, solveEncoded, solveOptions } from "../solver.ts";
 import type { Config } from "./config.ts";
 import { json, negotiate, parseJson, parseMediaType, readBody } from "./http.ts";
@@ -22,17 +21,18 @@ export interface SolveRequest {
   opts: SolveOptions;
 }
 
-/**
- * Turns a request body (one JSON object) into encoded puzzles. A task with its
- * own request shape plugs its parser into PARSERS; `batch` is false for an
- * NDJSON line, which holds one puzzle.
- */
-export type RequestParser = (body: Record<string, unknown>, model: LoadedModel, config: Config, batch: boolean) => SolveRequest | Promise<SolveRequest>;
+/** The limits a solve request is held to (ARC's requests add their own, src/worker/arc.ts). */
+export type Limits = Pick<Config, "maxBodyBytes" | "maxPuzzles" | "maxBudgetSteps" | "maxQueue">;
 
 const PUZZLE_FIELDS = ["puzzle", "puzzles", "max_steps", "halt", "budget_steps"];
 
-/** {"puzzle"} or {"puzzles"} in the task's notation, with the common options. */
-const puzzleRequest: RequestParser = (b, model, config, batch) => {
+/**
+ * {"puzzle"} or {"puzzles"} in the task's notation, with the common options;
+ * `batch` is false for an NDJSON line, which holds one puzzle.
+ */
+function parseRequest(body: unknown, model: LoadedModel, config: Limits, batch: boolean): SolveRequest {
+  if (!body || typeof body !== "object" || Array.isArray(body)) throw new TrmError("bad_request", 'the body must be a JSON object with "puzzle" or "puzzles"', 400);
+  const b = body as Record<string, unknown>;
   const unknownKeys = Object.keys(b).filter((k) => !PUZZLE_FIELDS.includes(k));
   if (unknownKeys.length) throw new TrmError("bad_request", `unknown field(s) ${unknownKeys.slice(0, 5).join(", ").slice(0, 200)}; expected puzzle or puzzles, max_steps, halt, budget_steps`, 400);
   if (!batch && "puzzles" in b) throw new TrmError("bad_request", 'an NDJSON line holds one {"puzzle": ...}', 400);
@@ -44,16 +44,9 @@ const puzzleRequest: RequestParser = (b, model, config, batch) => {
   const opts = solveOptions(b, model.config, config.maxBudgetSteps);
   // An NDJSON line's errors are prefixed with its line number instead.
   return { encoded: encodePuzzles(model, puzzles, (i) => (!batch ? "" : single ? "puzzle" : `puzzles[${i}]`)), single, opts };
-};
-
-const PARSERS: Partial<Record<TaskName, RequestParser>> = {};
-
-function parseRequest(body: unknown, model: LoadedModel, config: Config, batch: boolean): SolveRequest | Promise<SolveRequest> {
-  if (!body || typeof body !== "object" || Array.isArray(body)) throw new TrmError("bad_request", 'the body must be a JSON object with "puzzle" or "puzzles"', 400);
-  return (PARSERS[model.manifest.task] ?? puzzleRequest)(body as Record<string, unknown>, model, config, batch);
 }
 
-function tooMany(count: number, config: Config): TrmError {
+function tooMany(count: number, config: Limits): TrmError {
   return new TrmError("too_many_puzzles", `${count} puzzles in one request; the limit is ${config.maxPuzzles}`, 413);
 }
 
@@ -72,7 +65,7 @@ function present(r: Progress | Result) {
 }
 
 /** Which shape a request takes, from its Content-Type and Accept headers. */
-function shapeOf(request: Request): { body: "json" | "ndjson"; answer: string } {
+export function shapeOf(request: Request): { body: "json" | "ndjson"; answer: string } {
   const header = request.headers.get("content-type");
   const type = header === null ? { type: "application/json", params: {} } : parseMediaType(header);
   const charset = type?.params.charset?.toLowerCase();
@@ -85,10 +78,10 @@ function shapeOf(request: Request): { body: "json" | "ndjson"; answer: string } 
   return { body, answer };
 }
 
-export async function solve(request: Request, model: LoadedModel, config: Config): Promise<Response> {
+export async function solve(request: Request, model: LoadedModel, config: Limits): Promise<Response> {
   const shape = shapeOf(request);
   if (shape.body === "ndjson") return solveNdjson(request, model, config, shape.answer);
-  const { encoded, single, opts } = await parseRequest(parseJson(await readBody(request, config.maxBodyBytes)), model, config, true);
+  const { encoded, single, opts } = parseRequest(parseJson(await readBody(request, config.maxBodyBytes)), model, config, true);
   const envelope = (results: Result[]) =>
     single ? { model: model.name, task: model.manifest.task, result: present(results[0]) } : { model: model.name, task: model.manifest.task, results: results.map(present) };
 
@@ -111,7 +104,7 @@ export async function solve(request: Request, model: LoadedModel, config: Config
  * One line in, one line out, in input order; a bad line gets an error line
  * and the rest go on. The request's budget is shared by its lines.
  */
-async function solveNdjson(request: Request, model: LoadedModel, config: Config, type: string): Promise<Response> {
+async function solveNdjson(request: Request, model: LoadedModel, config: Limits, type: string): Promise<Response> {
   const lines = (await readBody(request, config.maxBodyBytes)).split("\n").map((text, i) => ({ text: text.trim(), line: i + 1 })).filter((l) => l.text);
   if (lines.length === 0) throw new TrmError("bad_request", "the NDJSON body has no lines", 400);
   if (lines.length > config.maxPuzzles) throw tooMany(lines.length, config);
@@ -120,7 +113,7 @@ async function solveNdjson(request: Request, model: LoadedModel, config: Config,
     for (const { text, line } of lines) {
       let out: unknown;
       try {
-        const { encoded, opts } = await parseRequest(parseJson(text, `line ${line}`), model, config, false);
+        const { encoded, opts } = parseRequest(parseJson(text, `line ${line}`), model, config, false);
         const sequences = encoded[0].sequences.length;
         if (left < sequences) throw new TrmError("budget_exhausted", `line ${line}: the request's budget of ${config.maxBudgetSteps} steps is spent`, 422);
         const budget = Math.min(opts.budget ?? left, left);
@@ -136,13 +129,13 @@ async function solveNdjson(request: Request, model: LoadedModel, config: Config,
   }, signal));
 }
 
-function describeError(e: unknown, prefix = "") {
+export function describeError(e: unknown, prefix = "") {
   if (e instanceof TrmError) return { code: e.code, message: e.message.startsWith(prefix) ? e.message : prefix + e.message };
   console.error("internal error", e);
   return { code: "internal", message: "internal error" };
 }
 
-function sse(event: string, data: unknown): string {
+export function sse(event: string, data: unknown): string {
   return `event: ${event}\ndata: ${JSON.stringify(data)}\n\n`;
 }
 
@@ -151,7 +144,7 @@ function sse(event: string, data: unknown): string {
  * has taken the chunk. The signal given to `produce` aborts when the client
  * disconnects or cancels the body, so the work stops with it.
  */
-function stream(contentType: string, clientSignal: AbortSignal, produce: (send: (chunk: string) => Promise<void>, signal: AbortSignal) => Promise<void>): Response {
+export function stream(contentType: string, clientSignal: AbortSignal, produce: (send: (chunk: string) => Promise<void>, signal: AbortSignal) => Promise<void>): Response {
   const gone = new AbortController();
   const signal = AbortSignal.any([clientSignal, gone.signal]);
   const { readable, writable } = new TransformStream<Uint8Array, Uint8Array>();

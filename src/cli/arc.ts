@@ -1,0 +1,184 @@
+// `trm arc`: an ARC evaluation as the official pipeline runs it. Every test
+// input of every task goes through the recursion under each chosen
+// augmentation, the predictions vote (src/tasks/arc/vote.ts), and the
+// submission and pass@K come out as evaluators/arc.py writes them.
+import { writeFile } from "node:fs/promises";
+import { parseArgs } from "node:util";
+import { TrmError } from "../errors.ts";
+import { nodeKernelModule, packRangeReader, readPackDir, readPackTaskIndex } from "../engine/node.ts";
+import { readTaskRows, rowCount } from "../engine/puzzle-table.ts";
+import { WasmNetwork } from "../engine/wasm-network.ts";
+import { linearDtypeFor } from "../solver.ts";
+import { type Grid, parseGrid, toArray } from "../tasks/arc/grid.ts";
+import { augmentationsOption, chooseRows, hCyclesOption, solveArcTask } from "../tasks/arc/solve.ts";
+import { type ArcTestInput, type Candidate, PASS_KS, evaluate } from "../tasks/arc/vote.ts";
+import { UsageError, haltOption, intOption, linearOption, readText } from "./args.ts";
+
+interface ArcTask {
+  task: string;
+  tests: ArcTestInput[];
+}
+
+function parseJsonFile(text: string, path: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    throw new TrmError("bad_input_json", `${path} is not valid JSON: ${(e as Error).message}`);
+  }
+}
+
+/** test_puzzles.json of the official builder, or an ARC challenges file (+ its solutions file). */
+export function parseTasksFile(json: unknown, path: string, solutions?: unknown): ArcTask[] {
+  if (!json || typeof json !== "object" || Array.isArray(json)) throw new TrmError("bad_input", `${path} must map task ids to {"train": [...], "test": [{"input": grid, "output"?: grid}]}`);
+  const sols = solutions as Record<string, unknown[]> | undefined;
+  const tasks = Object.entries(json as Record<string, { test?: unknown }>).map(([task, p]) => {
+    if (!p || !Array.isArray(p.test) || p.test.length === 0) throw new TrmError("bad_input", `${path}: task ${task} has no "test" list`);
+    const tests = (p.test as { input?: unknown; output?: unknown }[]).map((t, i): ArcTestInput => {
+      const output = t?.output ?? sols?.[task]?.[i];
+      return {
+        input: parseGrid(t?.input, `${task}.test[${i}].input`),
+        ...(output !== undefined ? { output: parseGrid(output, `${task}.test[${i}].output`) } : {}),
+      };
+    });
+    return { task, tests };
+  });
+  if (tasks.length === 0) throw new TrmError("bad_input", `${path} holds no tasks`);
+  return tasks;
+}
+
+/** Floats as Python's json.dump prints them (1.0, 0.25, 5e-05), so reports compare with the official result.json. */
+function pythonFloat(x: number): string {
+  if (Number.isInteger(x)) return x.toFixed(1);
+  if (Math.abs(x) < 1e-4) return x.toExponential().replace(/e([+-])(\d)$/, "e$10$2");
+  return String(x);
+}
+
+/** The official result dict: {"ARC/pass@1": ..., ...}, in json.dump's spacing. */
+export function resultJson(pass: Record<number, number>): string {
+  return `{${PASS_KS.map((k) => `"ARC/pass@${k}": ${pythonFloat(pass[k])}`).join(", ")}}`;
+}
+
+/** json.dump's spacing for the submission (", " and ": "), byte for byte like the evaluator's file. */
+export function submissionJson(submission: Record<string, Record<string, number[][]>[]>): string {
+  const grid = (g: number[][]) => `[${g.map((r) => `[${r.join(", ")}]`).join(", ")}]`;
+  const entry = (e: Record<string, number[][]>) => `{${Object.entries(e).map(([k, g]) => `"${k}": ${grid(g)}`).join(", ")}}`;
+  return `{${Object.entries(submission).map(([task, es]) => `${JSON.stringify(task)}: [${es.map(entry).join(", ")}]`).join(", ")}}`;
+}
+
+const TOP_CANDIDATES = 10;
+const present = (c: Candidate) => ({ votes: c.votes, confidence: c.confidence, grid: toArray(c.grid) });
+
+export async function arcCommand(argv: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      model: { type: "string" },
+      tasks: { type: "string" },
+      solutions: { type: "string" },
+      augmentations: { type: "string" },
+      steps: { type: "string" },
+      halt: { type: "string" },
+      "h-cycles": { type: "string" },
+      linear: { type: "string" },
+      submission: { type: "string" },
+      json: { type: "string" },
+      quiet: { type: "boolean", default: false },
+    },
+  });
+  if (!values.model) throw new UsageError("arc needs --model <pack>");
+  if (!values.tasks) throw new UsageError("arc needs --tasks test_puzzles.json (or an ARC challenges file)");
+  if (!values.submission && !values.json) throw new UsageError("arc needs --submission <file> and/or --json <report>");
+  const augmentations = (() => {
+    try {
+      return augmentationsOption(values.augmentations, "--augmentations");
+    } catch (e) {
+      throw new UsageError((e as Error).message);
+    }
+  })();
+  const halt = haltOption(values.halt, ["fixed", "adaptive"] as const);
+  const linear = linearOption(values.linear);
+
+  const pack = await readPackDir(values.model);
+  if (pack.manifest.task !== "arc") throw new TrmError("wrong_task", `${values.model} is a ${pack.manifest.task} model, not an ARC model`);
+  const index = await readPackTaskIndex(values.model, pack);
+  const table = pack.manifest.puzzle_table!;
+  const maxSteps = intOption(values.steps, "steps") ?? pack.config.arch.halt_max_steps;
+  if (maxSteps > pack.config.arch.halt_max_steps) throw new UsageError(`--steps must be at most ${pack.config.arch.halt_max_steps} (the model's halt_max_steps)`);
+  let hCycles: number | undefined;
+  try {
+    hCycles = hCyclesOption(values["h-cycles"], pack.config.arch.H_cycles, "--h-cycles");
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+  const solutions = values.solutions ? parseJsonFile(await readText(values.solutions, "solutions"), values.solutions) : undefined;
+  const tasks = parseTasksFile(parseJsonFile(await readText(values.tasks, "tasks"), values.tasks), values.tasks, solutions);
+
+  const known = tasks.filter((t) => Object.hasOwn(index.tasks, t.task));
+  const unknown = tasks.filter((t) => !Object.hasOwn(index.tasks, t.task)).map((t) => t.task);
+  if (known.length === 0) throw new TrmError("unknown_task", `none of the ${tasks.length} tasks in ${values.tasks} is in the model's task index: TRM learns one puzzle embedding per task augmentation, so it can only solve tasks from its training data`);
+  if (unknown.length) process.stderr.write(`trm arc: ${unknown.length} task(s) not in the model's task index, scored as having no prediction (as the official evaluator does): ${unknown.slice(0, 8).join(", ")}${unknown.length > 8 ? ", ..." : ""}\n`);
+
+  const net = new WasmNetwork(nodeKernelModule(), pack.config, pack.weights, linearDtypeFor(pack.manifest, linear));
+  const read = packRangeReader(values.model);
+  const plannedAugs = known.map((t) => Math.min(rowCount(index.tasks[t.task]), augmentations === "all" ? Infinity : augmentations));
+  const totalSequences = known.reduce((n, t, i) => n + t.tests.length * plannedAugs[i], 0);
+  const tty = process.stderr.isTTY && !values.quiet;
+  const started = performance.now();
+  let sequencesDone = 0;
+  const progress = (taskNo: number, task: string, slice: number, slices: number, sequences: number) => {
+    if (values.quiet) return;
+    const done = sequencesDone + (sequences * slice) / slices;
+    const elapsed = (performance.now() - started) / 1000;
+    const eta = done > 0 ? (elapsed * (totalSequences - done)) / done : 0;
+    const width = 30;
+    const filled = Math.round((width * done) / totalSequences);
+    const line = `[${"#".repeat(filled)}${" ".repeat(width - filled)}] task ${taskNo}/${known.length} ${task}  ${Math.round(done)}/${totalSequences} augmented inputs  ${elapsed.toFixed(1)} s  eta ${eta.toFixed(0)} s`;
+    process.stderr.write(tty ? `\r${line}` : `trm arc: ${line}\n`);
+  };
+
+  const answers = new Map<string, Candidate[][]>();
+  const perTask: Record<string, { augmentations: number; sequences: number; seconds: number; bytes_read: number }> = {};
+  for (const [i, t] of known.entries()) {
+    const t0 = performance.now();
+    const rows = await readTaskRows(read, table, t.task, index.tasks[t.task]);
+    const tests: Grid[] = t.tests.map((x) => x.input);
+    const slicesSeen = { last: 0 };
+    const result = await solveArcTask(net, t.task, tests, rows, { augmentations, maxSteps, halt, hCycles }, (p) => {
+      if (p.slice !== slicesSeen.last && (tty || p.slice === p.slices || p.slice % 50 === 0)) progress(i + 1, t.task, p.slice - 1, p.slices, tests.length * chooseRows(rows, augmentations));
+      slicesSeen.last = p.slice;
+    });
+    answers.set(t.task, result.candidates);
+    sequencesDone += result.sequences;
+    perTask[t.task] = { augmentations: result.augmentations.length, sequences: result.sequences, seconds: (performance.now() - t0) / 1000, bytes_read: rows.bytes };
+    progress(i + 1, t.task, 1, 1, 0);
+  }
+  if (tty) process.stderr.write("\n");
+  const evaluation = evaluate(tasks, (task, j) => answers.get(task)?.[j] ?? []);
+  const seconds = (performance.now() - started) / 1000;
+
+  if (values.submission) await writeFile(values.submission, submissionJson(evaluation.submission));
+  const summary = evaluation.pass
+    ? PASS_KS.map((k) => `pass@${k} ${(100 * evaluation.pass![k]).toFixed(2)} %`).join("  ")
+    : "no test outputs in the tasks file: submission only";
+  process.stderr.write(`trm arc: ${known.length} task(s), ${sequencesDone} augmented test inputs, ${maxSteps} steps (${halt}), H_cycles ${hCycles ?? pack.config.arch.H_cycles}, ${seconds.toFixed(1)} s: ${summary}\n`);
+  if (values.json) {
+    const report = {
+      model: pack.manifest.name,
+      tasks_file: values.tasks,
+      options: { augmentations, steps: maxSteps, halt, h_cycles: hCycles ?? pack.config.arch.H_cycles, linear: linearDtypeFor(pack.manifest, linear) },
+      tasks: tasks.length,
+      unknown_tasks: unknown,
+      sequences: sequencesDone,
+      seconds,
+      result: evaluation.pass ? JSON.parse(resultJson(evaluation.pass)) : null,
+      per_task: evaluation.tasks.map((r) => ({
+        task: r.task,
+        ...(perTask[r.task] ?? { augmentations: 0, sequences: 0 }),
+        pass: r.pass,
+        tests: r.tests.map((x) => ({ rank_of_correct: x.rank, candidates: x.candidates.slice(0, TOP_CANDIDATES).map(present) })),
+      })),
+    };
+    await writeFile(values.json, JSON.stringify(report, null, 2) + "\n");
+  }
+  if (evaluation.pass) process.stdout.write(resultJson(evaluation.pass) + "\n");
+}
