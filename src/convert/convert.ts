@@ -14,6 +14,7 @@ import {
 } from "../engine/pack.ts";
 import { INT8_WEIGHT_LEVELS, quantizeRows } from "../engine/quantize.ts";
 import { type RawTensor, encodeSafetensors, float32Bytes, parseSafetensors, toBFloat16, toFloat32 } from "../engine/safetensors.ts";
+import { memorySource } from "./byte-source.ts";
 import { type RowStream, parseIdentifiers, writePuzzleTable } from "./puzzle-table.ts";
 import { readTorchCheckpoint } from "./torch-checkpoint.ts";
 
@@ -74,7 +75,7 @@ function bad(message: string): never {
 /** Reads the state dict and strips the wrappers torch.compile and ACTLossHead add ("_orig_mod.", "model."). */
 export function readStateDict(bytes: Uint8Array): { tensors: Map<string, RawTensor>; format: string } {
   const isZip = bytes.length >= 4 && bytes[0] === 0x50 && bytes[1] === 0x4b;
-  const raw = isZip ? readTorchCheckpoint(bytes) : parseSafetensors(bytes).tensors;
+  const raw = isZip ? readTorchCheckpoint(memorySource(bytes)).tensors : parseSafetensors(bytes).tensors;
   const tensors = new Map<string, RawTensor>();
   for (const [key, t] of raw) {
     const name = key.replace(/^_orig_mod\./, "").replace(/^model\./, "");

@@ -3,12 +3,42 @@
 // tensors reference storages by key), the raw storages at
 // `<folder>/data/<key>`, and optionally `<folder>/byteorder`. The folder name
 // is whatever the file was first saved as, so it is discovered, not assumed.
+//
+// Small tensors are read into memory. A tensor the caller defers (the 1.8 GB
+// ARC puzzle-embedding table) is only located and checked here; its rows are
+// read later, a chunk at a time, straight from the ByteSource.
 
 import { TrmError } from "../errors.ts";
-import type { RawTensor, TensorDType } from "../engine/safetensors.ts";
+import { type RawTensor, type TensorDType, toFloat32 } from "../engine/safetensors.ts";
+import type { ByteSource } from "./byte-source.ts";
 import { unpickleTorch, type PickleValue, type StorageRef, type TensorRef } from "./pickle.ts";
-import { readZipDirectory, readZipEntry, type ZipEntry } from "./zip.ts";
+import { openStoredEntry, readZipDirectory, readZipEntry, type ZipEntry } from "./zip.ts";
 
+/** A tensor left in the file: its rows (along axis 0) are read on demand, in order. */
+export interface DeferredTensor {
+  /** As it would be read eagerly (float64 storages narrow to F32). */
+  readonly dtype: TensorDType;
+  readonly shape: readonly number[];
+  /**
+   * Reads the rows in order, `rowsPerChunk` at a time (the last chunk may be
+   * shorter), and hands each chunk to `onChunk` as float32, (rows, ...shape[1:])
+   * flattened. Memory stays at about one chunk. The storage's CRC32 is checked
+   * as the rows go by; a mismatch throws bad_zip after the last chunk, so the
+   * caller must not commit what it wrote until this returns.
+   */
+  streamRows(rowsPerChunk: number, onChunk: (firstRow: number, rows: Float32Array) => void): void;
+}
+
+export interface TorchCheckpoint {
+  /** Every tensor not deferred, in state dict order. */
+  tensors: Map<string, RawTensor>;
+  deferred: Map<string, DeferredTensor>;
+}
+
+export interface ReadOptions {
+  /** Keys (as in the pickle) to leave in the file and return as DeferredTensor. */
+  defer?: (key: string) => boolean;
+}
 
 const PICKLE_NAME = "data.pkl";
 
@@ -36,10 +66,10 @@ function findArchiveFolder(names: readonly string[]): string {
   return pickles[0]!.slice(0, -PICKLE_NAME.length);
 }
 
-function checkByteOrder(bytes: Uint8Array, byName: Map<string, ZipEntry>, folder: string): void {
+function checkByteOrder(source: ByteSource, byName: Map<string, ZipEntry>, folder: string): void {
   const entry = byName.get(`${folder}byteorder`);
   if (entry === undefined) return; // older torch versions omit it; they only wrote little-endian files in practice
-  const order = new TextDecoder().decode(readZipEntry(bytes, entry));
+  const order = new TextDecoder().decode(readZipEntry(source, entry));
   if (order !== "little") fail(`checkpoint byte order is "${order}"; only "little" is supported`);
 }
 
@@ -121,21 +151,56 @@ function float64ToFloat32(bytes: Uint8Array): Uint8Array {
   return out;
 }
 
-/** Reads each storage once (several tensors may share one) and checks its size. */
-function makeStorageLoader(bytes: Uint8Array, byName: Map<string, ZipEntry>, folder: string): (storage: StorageRef, key: string) => Uint8Array {
+/** Elements as stored to the bytes of `dtype` (only float64 changes: it narrows to float32). */
+function narrow(elements: Uint8Array, storage: StorageRef): Uint8Array {
+  return storage.dtype === "float64" ? float64ToFloat32(elements) : elements;
+}
+
+/** The zip entry of a tensor's storage, after checking that its size matches the pickle's numel. */
+function storageEntryOf(byName: Map<string, ZipEntry>, folder: string, storage: StorageRef, key: string): ZipEntry {
+  const name = `${folder}data/${storage.key}`;
+  const entry = byName.get(name);
+  if (entry === undefined) fail(`state dict entry "${key}" references storage "${storage.key}", but the zip has no entry "${name}"`);
+  const expected = storage.numel * storage.itemSize;
+  if (entry.uncompressedSize !== expected) fail(`storage "${name}" is ${entry.uncompressedSize} bytes, expected ${expected} (${storage.numel} × ${storage.itemSize}-byte ${storage.dtype})`);
+  return entry;
+}
+
+/** Reads each storage once (several tensors may share one). */
+function makeStorageLoader(source: ByteSource, byName: Map<string, ZipEntry>, folder: string): (storage: StorageRef, key: string) => Uint8Array {
   const loaded = new Map<string, Uint8Array>();
   return (storage, key) => {
-    const name = `${folder}data/${storage.key}`;
-    let data = loaded.get(name);
+    const entry = storageEntryOf(byName, folder, storage, key);
+    let data = loaded.get(entry.name);
     if (data === undefined) {
-      const entry = byName.get(name);
-      if (entry === undefined) fail(`state dict entry "${key}" references storage "${storage.key}", but the zip has no entry "${name}"`);
-      data = readZipEntry(bytes, entry);
-      loaded.set(name, data);
+      data = readZipEntry(source, entry);
+      loaded.set(entry.name, data);
     }
-    const expected = storage.numel * storage.itemSize;
-    if (data.length !== expected) fail(`storage "${name}" is ${data.length} bytes, expected ${expected} (${storage.numel} × ${storage.itemSize}-byte ${storage.dtype})`);
     return data;
+  };
+}
+
+function deferTensor(source: ByteSource, entry: ZipEntry, tensor: TensorRef, dtype: TensorDType, key: string): DeferredTensor {
+  const { shape, stride, storage, storageOffset } = tensor;
+  if (shape.length === 0) fail(`state dict entry "${key}" is a scalar; only a tensor with rows can be streamed`);
+  if (!isContiguous(shape, stride)) fail(`state dict entry "${key}" (shape [${shape.join(", ")}], stride [${stride.join(", ")}]) is not C-contiguous, so its rows cannot be streamed from the file`);
+  openStoredEntry(source, entry); // refuse a deflated or misplaced entry now, before any row is wanted
+  const rows = shape[0]!;
+  const rowBytes = (elementCount(shape, key) / Math.max(rows, 1)) * storage.itemSize;
+  const start = storageOffset * storage.itemSize;
+  return {
+    dtype,
+    shape: [...shape],
+    streamRows(rowsPerChunk, onChunk) {
+      if (!Number.isSafeInteger(rowsPerChunk) || rowsPerChunk < 1) throw new RangeError(`rowsPerChunk must be a positive integer, got ${rowsPerChunk}`);
+      const reader = openStoredEntry(source, entry);
+      for (let first = 0; first < rows; first += rowsPerChunk) {
+        const count = Math.min(rowsPerChunk, rows - first);
+        const data = narrow(reader.read(start + first * rowBytes, count * rowBytes), storage);
+        onChunk(first, toFloat32({ dtype, shape: [count * (rowBytes / storage.itemSize)], data }));
+      }
+      reader.verifyCrc();
+    },
   };
 }
 
@@ -147,27 +212,32 @@ function describeValue(value: PickleValue): string {
 
 /**
  * Reads every tensor of a torch.save'd state dict, keyed exactly as in the
- * pickle. Throws TrmError (bad_zip, bad_pickle or bad_checkpoint) for anything
- * malformed or outside what a state dict of float tensors contains.
+ * pickle; those for which `defer(key)` holds are returned unread, as
+ * DeferredTensor. Throws TrmError (bad_zip, bad_pickle or bad_checkpoint) for
+ * anything malformed or outside what a state dict of float tensors contains.
  */
-export function readTorchCheckpoint(bytes: Uint8Array): Map<string, RawTensor> {
-  const byName = indexEntries(readZipDirectory(bytes));
+export function readTorchCheckpoint(source: ByteSource, options: ReadOptions = {}): TorchCheckpoint {
+  const byName = indexEntries(readZipDirectory(source));
   const folder = findArchiveFolder([...byName.keys()]);
-  checkByteOrder(bytes, byName, folder);
-  const root = unpickleTorch(readZipEntry(bytes, byName.get(`${folder}${PICKLE_NAME}`)!));
+  checkByteOrder(source, byName, folder);
+  const root = unpickleTorch(readZipEntry(source, byName.get(`${folder}${PICKLE_NAME}`)!));
   if (root === null || typeof root !== "object" || root.kind !== "dict") fail(`${folder}${PICKLE_NAME} holds ${describeValue(root)}, expected a state dict (a dict of tensors)`);
 
-  const loadStorage = makeStorageLoader(bytes, byName, folder);
+  const loadStorage = makeStorageLoader(source, byName, folder);
   const tensors = new Map<string, RawTensor>();
+  const deferred = new Map<string, DeferredTensor>();
   for (const [key, value] of root.entries) {
     if (typeof key !== "string") fail(`state dict key ${String(key)} is not a string`);
     if (value === null || typeof value !== "object" || value.kind !== "tensor") fail(`state dict entry "${key}" is ${describeValue(value)}, not a tensor`);
     const dtype = outputDType(value.storage, key);
     const numel = elementCount(value.shape, key);
     checkExtent(value, numel, key);
-    const elements = gather(loadStorage(value.storage, key), value, numel);
-    const data = value.storage.dtype === "float64" ? float64ToFloat32(elements) : elements;
+    if (options.defer?.(key)) {
+      deferred.set(key, deferTensor(source, storageEntryOf(byName, folder, value.storage, key), value, dtype, key));
+      continue;
+    }
+    const data = narrow(gather(loadStorage(value.storage, key), value, numel), value.storage);
     tensors.set(key, { dtype, shape: [...value.shape], data });
   }
-  return tensors;
+  return { tensors, deferred };
 }

@@ -6,9 +6,15 @@
 // central extra fields differ. Every offset and size read from the file is
 // bounds-checked before use, so a truncated or corrupt file fails with a
 // TrmError("bad_zip") that says what is wrong.
+//
+// It reads through a ByteSource and touches only the end-of-directory tail,
+// the central directory, the local headers and the entries asked for, so a
+// checkpoint far larger than memory can be opened; a stored entry can also be
+// read piece by piece (openStoredEntry) with its CRC32 checked incrementally.
 
 import { crc32, inflateRawSync } from "node:zlib";
 import { TrmError } from "../errors.ts";
+import type { ByteSource } from "./byte-source.ts";
 
 export interface ZipEntry {
   readonly name: string;
@@ -30,6 +36,8 @@ const ZIP64_EOCD_SIGNATURE = 0x06064b50;
 const ZIP64_EOCD_SIZE = 56;
 const CENTRAL_HEADER_SIGNATURE = 0x02014b50;
 const CENTRAL_HEADER_SIZE = 46;
+// Name, extra field and comment are each at most 0xffff bytes.
+const MAX_CENTRAL_RECORD = CENTRAL_HEADER_SIZE + 3 * 0xffff;
 const LOCAL_HEADER_SIGNATURE = 0x04034b50;
 const LOCAL_HEADER_SIZE = 30;
 const ZIP64_EXTRA_ID = 0x0001;
@@ -38,6 +46,8 @@ const U32_SATURATED = 0xffffffff;
 const FLAG_ENCRYPTED = 0x1;
 const METHOD_STORED = 0;
 const METHOD_DEFLATE = 8;
+// Bytes read at a time when the CRC must cover data the caller skipped.
+const CRC_PIECE = 4 << 20;
 
 const utf8 = new TextDecoder("utf-8", { fatal: true });
 
@@ -45,11 +55,11 @@ function fail(message: string): never {
   throw new TrmError("bad_zip", message);
 }
 
-// Every multi-byte read goes through these, so an out-of-range offset turns
-// into a message naming the structure being read instead of a RangeError.
-function requireRange(bytes: Uint8Array, offset: number, length: number, what: string): void {
-  if (!Number.isSafeInteger(offset) || offset < 0 || length < 0 || offset + length > bytes.length) {
-    fail(`${what} at offset ${offset} (${length} bytes) lies outside the ${bytes.length}-byte file; the file is truncated or corrupt`);
+// Every read from the source goes through this first, so an out-of-range
+// offset turns into a message naming the structure being read.
+function requireRange(source: ByteSource, offset: number, length: number, what: string): void {
+  if (!Number.isSafeInteger(offset) || offset < 0 || length < 0 || offset + length > source.size) {
+    fail(`${what} at offset ${offset} (${length} bytes) lies outside the ${source.size}-byte file; the file is truncated or corrupt`);
   }
 }
 
@@ -63,10 +73,11 @@ function readU64AsNumber(dv: DataView, offset: number, what: string): number {
   return Number(value);
 }
 
-function expectSignature(dv: DataView, offset: number, signature: number, what: string): void {
-  const found = dv.getUint32(offset, true);
+/** `offset` is where `dv` starts in the file, for the message. */
+function expectSignature(dv: DataView, at: number, signature: number, what: string, offset = 0): void {
+  const found = dv.getUint32(at, true);
   if (found !== signature) {
-    fail(`expected ${what} signature 0x${signature.toString(16).padStart(8, "0")} at offset ${offset}, found 0x${found.toString(16).padStart(8, "0")}`);
+    fail(`expected ${what} signature 0x${signature.toString(16).padStart(8, "0")} at offset ${offset + at}, found 0x${found.toString(16).padStart(8, "0")}`);
   }
 }
 
@@ -76,41 +87,54 @@ interface CentralDirectoryLocation {
   offset: number;
 }
 
+/** The last bytes of the file: room for the longest comment, the EOCD record and a zip64 locator before it. */
+interface Tail {
+  bytes: Uint8Array;
+  start: number; // file offset of bytes[0]
+}
+
+function readTail(source: ByteSource): Tail {
+  if (source.size < EOCD_SIZE) fail(`file is ${source.size} bytes, too short to be a zip (the end-of-central-directory record alone is ${EOCD_SIZE})`);
+  const start = Math.max(0, source.size - EOCD_SIZE - MAX_COMMENT_LENGTH - ZIP64_LOCATOR_SIZE);
+  return { bytes: source.read(start, source.size - start), start };
+}
+
 // The EOCD record is followed only by its own comment, so scan backwards and
 // accept the first signature whose comment length reaches exactly the end of
 // the file (a stray signature inside the comment will not match).
-function findEndOfCentralDirectory(bytes: Uint8Array): number {
-  if (bytes.length < EOCD_SIZE) fail(`file is ${bytes.length} bytes, too short to be a zip (the end-of-central-directory record alone is ${EOCD_SIZE})`);
-  const dv = view(bytes);
-  const lowest = Math.max(0, bytes.length - EOCD_SIZE - MAX_COMMENT_LENGTH);
-  for (let pos = bytes.length - EOCD_SIZE; pos >= lowest; pos--) {
+// Returns the record's position inside the tail.
+function findEndOfCentralDirectory(tail: Tail): number {
+  const dv = view(tail.bytes);
+  const lowest = Math.max(0, tail.bytes.length - EOCD_SIZE - MAX_COMMENT_LENGTH);
+  for (let pos = tail.bytes.length - EOCD_SIZE; pos >= lowest; pos--) {
     if (dv.getUint32(pos, true) !== EOCD_SIGNATURE) continue;
-    if (pos + EOCD_SIZE + dv.getUint16(pos + 20, true) === bytes.length) return pos;
+    if (pos + EOCD_SIZE + dv.getUint16(pos + 20, true) === tail.bytes.length) return pos;
   }
   return fail("no end-of-central-directory record found; the file is not a zip or is truncated");
 }
 
-function readZip64CentralDirectory(bytes: Uint8Array, locatorOffset: number): CentralDirectoryLocation {
-  const dv = view(bytes);
-  if (dv.getUint32(locatorOffset + 4, true) !== 0 || dv.getUint32(locatorOffset + 16, true) > 1) fail("multi-disk zip64 archives are not supported");
-  const recordOffset = readU64AsNumber(dv, locatorOffset + 8, "zip64 end-of-central-directory offset");
-  requireRange(bytes, recordOffset, ZIP64_EOCD_SIZE, "zip64 end-of-central-directory record");
-  expectSignature(dv, recordOffset, ZIP64_EOCD_SIGNATURE, "zip64 end-of-central-directory");
-  if (dv.getUint32(recordOffset + 16, true) !== 0 || dv.getUint32(recordOffset + 20, true) !== 0) fail("multi-disk zip64 archives are not supported");
+function readZip64CentralDirectory(source: ByteSource, locator: DataView): CentralDirectoryLocation {
+  if (locator.getUint32(4, true) !== 0 || locator.getUint32(16, true) > 1) fail("multi-disk zip64 archives are not supported");
+  const recordOffset = readU64AsNumber(locator, 8, "zip64 end-of-central-directory offset");
+  requireRange(source, recordOffset, ZIP64_EOCD_SIZE, "zip64 end-of-central-directory record");
+  const dv = view(source.read(recordOffset, ZIP64_EOCD_SIZE));
+  expectSignature(dv, 0, ZIP64_EOCD_SIGNATURE, "zip64 end-of-central-directory", recordOffset);
+  if (dv.getUint32(16, true) !== 0 || dv.getUint32(20, true) !== 0) fail("multi-disk zip64 archives are not supported");
   return {
-    entryCount: readU64AsNumber(dv, recordOffset + 32, "zip64 total entry count"),
-    size: readU64AsNumber(dv, recordOffset + 40, "zip64 central directory size"),
-    offset: readU64AsNumber(dv, recordOffset + 48, "zip64 central directory offset"),
+    entryCount: readU64AsNumber(dv, 32, "zip64 total entry count"),
+    size: readU64AsNumber(dv, 40, "zip64 central directory size"),
+    offset: readU64AsNumber(dv, 48, "zip64 central directory offset"),
   };
 }
 
-function locateCentralDirectory(bytes: Uint8Array): CentralDirectoryLocation {
-  const eocd = findEndOfCentralDirectory(bytes);
-  const dv = view(bytes);
+function locateCentralDirectory(source: ByteSource): CentralDirectoryLocation {
+  const tail = readTail(source);
+  const eocd = findEndOfCentralDirectory(tail);
+  const dv = view(tail.bytes);
   // torch always writes the zip64 records; when present they are authoritative.
   const locator = eocd - ZIP64_LOCATOR_SIZE;
   if (locator >= 0 && dv.getUint32(locator, true) === ZIP64_LOCATOR_SIGNATURE) {
-    return readZip64CentralDirectory(bytes, locator);
+    return readZip64CentralDirectory(source, view(tail.bytes.subarray(locator, eocd)));
   }
   if (dv.getUint16(eocd + 4, true) !== 0 || dv.getUint16(eocd + 6, true) !== 0) fail("multi-disk zip archives are not supported");
   const location = {
@@ -166,26 +190,32 @@ function decodeName(raw: Uint8Array, where: string): string {
   }
 }
 
-/** Parses the central directory. Entry data is not touched until readZipEntry. */
-export function readZipDirectory(bytes: Uint8Array): ZipEntry[] {
-  const location = locateCentralDirectory(bytes);
-  requireRange(bytes, location.offset, location.size, "central directory");
-  const dv = view(bytes);
-  const end = location.offset + location.size;
+/** Parses the central directory. Entry data is not touched until readZipEntry or openStoredEntry. */
+export function readZipDirectory(source: ByteSource): ZipEntry[] {
+  const location = locateCentralDirectory(source);
+  requireRange(source, location.offset, location.size, "central directory");
+  // A lying size must not make us read (and allocate) most of a huge file.
+  if (location.size > location.entryCount * MAX_CENTRAL_RECORD) {
+    fail(`central directory is ${location.size} bytes, more than ${location.entryCount} entries can occupy; the file is corrupt`);
+  }
+  const directory = source.read(location.offset, location.size);
+  const dv = view(directory);
+  const base = location.offset; // file offset of directory[0], for messages
+  const end = directory.length;
   const entries: ZipEntry[] = [];
-  let pos = location.offset;
+  let pos = 0;
   for (let index = 0; index < location.entryCount; index++) {
     const where = `central directory entry ${index}`;
-    if (pos + CENTRAL_HEADER_SIZE > end) fail(`${where} at offset ${pos} runs past the end of the central directory (offset ${end})`);
-    expectSignature(dv, pos, CENTRAL_HEADER_SIGNATURE, where);
+    if (pos + CENTRAL_HEADER_SIZE > end) fail(`${where} at offset ${base + pos} runs past the end of the central directory (offset ${base + end})`);
+    expectSignature(dv, pos, CENTRAL_HEADER_SIGNATURE, where, base);
     const nameLength = dv.getUint16(pos + 28, true);
     const extraLength = dv.getUint16(pos + 30, true);
     const commentLength = dv.getUint16(pos + 32, true);
     const recordEnd = pos + CENTRAL_HEADER_SIZE + nameLength + extraLength + commentLength;
-    if (recordEnd > end) fail(`${where} at offset ${pos} (name, extra and comment ${nameLength + extraLength + commentLength} bytes) runs past the end of the central directory (offset ${end})`);
+    if (recordEnd > end) fail(`${where} at offset ${base + pos} (name, extra and comment ${nameLength + extraLength + commentLength} bytes) runs past the end of the central directory (offset ${base + end})`);
     const nameStart = pos + CENTRAL_HEADER_SIZE;
-    const name = decodeName(bytes.subarray(nameStart, nameStart + nameLength), where);
-    const extra = bytes.subarray(nameStart + nameLength, nameStart + nameLength + extraLength);
+    const name = decodeName(directory.subarray(nameStart, nameStart + nameLength), where);
+    const extra = directory.subarray(nameStart + nameLength, nameStart + nameLength + extraLength);
     const sizes = applyZip64Extra(
       extra,
       {
@@ -207,6 +237,90 @@ export function readZipDirectory(bytes: Uint8Array): ZipEntry[] {
   return entries;
 }
 
+/** Checks the local header against the central one and returns the file offset of the entry's data. */
+function locateData(source: ByteSource, entry: ZipEntry, where: string): number {
+  if (entry.flags & FLAG_ENCRYPTED) fail(`${where} is encrypted`);
+  requireRange(source, entry.localHeaderOffset, LOCAL_HEADER_SIZE, `${where} local header`);
+  const dv = view(source.read(entry.localHeaderOffset, LOCAL_HEADER_SIZE));
+  expectSignature(dv, 0, LOCAL_HEADER_SIGNATURE, `${where} local header`, entry.localHeaderOffset);
+  const nameLength = dv.getUint16(26, true);
+  const extraLength = dv.getUint16(28, true);
+  const nameStart = entry.localHeaderOffset + LOCAL_HEADER_SIZE;
+  requireRange(source, nameStart, nameLength + extraLength, `${where} local name and extra field`);
+  const localName = decodeName(source.read(nameStart, nameLength), `${where} local header`);
+  if (localName !== entry.name) fail(`${where}: local header names "${localName}" instead`);
+  const dataStart = nameStart + nameLength + extraLength;
+  requireRange(source, dataStart, entry.compressedSize, `${where} data`);
+  return dataStart;
+}
+
+function checkCrc(where: string, actual: number, entry: ZipEntry): void {
+  if (actual !== entry.crc32) {
+    fail(`${where} is corrupt: CRC32 is 0x${actual.toString(16).padStart(8, "0")}, expected 0x${entry.crc32.toString(16).padStart(8, "0")}`);
+  }
+}
+
+function unsupportedMethod(where: string, entry: ZipEntry): never {
+  return fail(`${where} uses compression method ${entry.method}; only 0 (stored) and 8 (deflate) are supported`);
+}
+
+/** An uncompressed entry read in pieces; reads are relative to the entry's data. */
+export interface StoredEntryReader {
+  readonly entry: ZipEntry;
+  read(offset: number, length: number): Uint8Array;
+  /**
+   * Throws bad_zip unless the CRC32 over all of the entry's bytes matches the
+   * central directory. The CRC follows the reads that go forward through the
+   * entry; whatever they skipped or left after the last one is read here.
+   */
+  verifyCrc(): void;
+}
+
+function storedReader(source: ByteSource, entry: ZipEntry, dataStart: number, where: string): StoredEntryReader {
+  if (entry.compressedSize !== entry.uncompressedSize) fail(`${where} is stored but its compressed size ${entry.compressedSize} differs from its size ${entry.uncompressedSize}`);
+  const size = entry.uncompressedSize;
+  let crc = 0;
+  let covered = 0; // the CRC covers data bytes [0, covered)
+  const catchUp = (to: number): void => {
+    for (; covered < to; ) {
+      const length = Math.min(CRC_PIECE, to - covered);
+      crc = crc32(source.read(dataStart + covered, length), crc);
+      covered += length;
+    }
+  };
+  return {
+    entry,
+    read(offset, length) {
+      if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(length) || offset < 0 || length < 0 || offset + length > size) {
+        throw new RangeError(`read of ${length} bytes at ${offset} outside the ${size} bytes of ${where}`);
+      }
+      catchUp(offset);
+      const bytes = source.read(dataStart + offset, length);
+      if (offset + length > covered) {
+        crc = crc32(bytes.subarray(covered - offset), crc);
+        covered = offset + length;
+      }
+      return bytes;
+    },
+    verifyCrc() {
+      catchUp(size);
+      checkCrc(where, crc, entry);
+    },
+  };
+}
+
+/**
+ * Opens a stored (uncompressed) entry for reading in pieces. Deflated entries
+ * are refused: they can only be read whole, with readZipEntry.
+ */
+export function openStoredEntry(source: ByteSource, entry: ZipEntry): StoredEntryReader {
+  const where = `entry "${entry.name}"`;
+  const dataStart = locateData(source, entry, where);
+  if (entry.method === METHOD_DEFLATE) fail(`${where} is deflate-compressed, so it cannot be read in pieces; torch.save stores entries uncompressed, so re-save the checkpoint with torch.save`);
+  if (entry.method !== METHOD_STORED) unsupportedMethod(where, entry);
+  return storedReader(source, entry, dataStart, where);
+}
+
 function inflate(compressed: Uint8Array, entry: ZipEntry): Uint8Array {
   let inflated: Uint8Array;
   try {
@@ -220,37 +334,20 @@ function inflate(compressed: Uint8Array, entry: ZipEntry): Uint8Array {
 
 /**
  * Returns the uncompressed bytes of one entry after checking its CRC32.
- * Stored entries are returned as a view into `bytes` (no copy).
+ * A stored entry of a memorySource is a view into its bytes (no copy).
  */
-export function readZipEntry(bytes: Uint8Array, entry: ZipEntry): Uint8Array {
+export function readZipEntry(source: ByteSource, entry: ZipEntry): Uint8Array {
   const where = `entry "${entry.name}"`;
-  if (entry.flags & FLAG_ENCRYPTED) fail(`${where} is encrypted`);
-  requireRange(bytes, entry.localHeaderOffset, LOCAL_HEADER_SIZE, `${where} local header`);
-  const dv = view(bytes);
-  expectSignature(dv, entry.localHeaderOffset, LOCAL_HEADER_SIGNATURE, `${where} local header`);
-  const nameLength = dv.getUint16(entry.localHeaderOffset + 26, true);
-  const extraLength = dv.getUint16(entry.localHeaderOffset + 28, true);
-  const nameStart = entry.localHeaderOffset + LOCAL_HEADER_SIZE;
-  requireRange(bytes, nameStart, nameLength + extraLength, `${where} local name and extra field`);
-  const localName = decodeName(bytes.subarray(nameStart, nameStart + nameLength), `${where} local header`);
-  if (localName !== entry.name) fail(`${where}: local header names "${localName}" instead`);
-  const dataStart = nameStart + nameLength + extraLength;
-  requireRange(bytes, dataStart, entry.compressedSize, `${where} data`);
-  const raw = bytes.subarray(dataStart, dataStart + entry.compressedSize);
-
-  let data: Uint8Array;
+  const dataStart = locateData(source, entry, where);
   if (entry.method === METHOD_STORED) {
-    if (entry.compressedSize !== entry.uncompressedSize) fail(`${where} is stored but its compressed size ${entry.compressedSize} differs from its size ${entry.uncompressedSize}`);
-    data = raw;
-  } else if (entry.method === METHOD_DEFLATE) {
-    data = inflate(raw, entry);
-  } else {
-    return fail(`${where} uses compression method ${entry.method}; only 0 (stored) and 8 (deflate) are supported`);
+    const reader = storedReader(source, entry, dataStart, where);
+    const data = reader.read(0, entry.uncompressedSize);
+    reader.verifyCrc();
+    return data;
   }
+  if (entry.method !== METHOD_DEFLATE) unsupportedMethod(where, entry);
+  const data = inflate(source.read(dataStart, entry.compressedSize), entry);
   if (data.length !== entry.uncompressedSize) fail(`${where} inflated to ${data.length} bytes, expected ${entry.uncompressedSize}`);
-  const actualCrc = crc32(data);
-  if (actualCrc !== entry.crc32) {
-    fail(`${where} is corrupt: CRC32 is 0x${actualCrc.toString(16).padStart(8, "0")}, expected 0x${entry.crc32.toString(16).padStart(8, "0")}`);
-  }
+  checkCrc(where, crc32(data), entry);
   return data;
 }

@@ -3,6 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { unpickleTorch } from "../../src/convert/pickle.ts";
+import { memorySource } from "../../src/convert/byte-source.ts";
 import { readTorchCheckpoint } from "../../src/convert/torch-checkpoint.ts";
 import type { RawTensor } from "../../src/engine/safetensors.ts";
 import { readZipDirectory, readZipEntry, type ZipEntry } from "../../src/convert/zip.ts";
@@ -11,6 +12,11 @@ import { TrmError } from "../../src/errors.ts";
 const GOLDEN_DIR = "/work/shared/golden";
 const FIXTURES = new URL("../fixtures/checkpoints/", import.meta.url);
 const KEY_PREFIX = "_orig_mod.model.";
+
+// The in-memory path of the readers, as convert.ts uses it.
+const readTensors = (bytes: Uint8Array) => readTorchCheckpoint(memorySource(bytes)).tensors;
+const zipDirectory = (bytes: Uint8Array) => readZipDirectory(memorySource(bytes));
+const zipEntry = (bytes: Uint8Array, entry: ZipEntry) => readZipEntry(memorySource(bytes), entry);
 
 function readGolden(name: string): Uint8Array {
   return new Uint8Array(readFileSync(join(GOLDEN_DIR, name, "checkpoint.pt")));
@@ -68,7 +74,7 @@ function dataOffset(bytes: Uint8Array, entry: ZipEntry): number {
 }
 
 function entryNamed(bytes: Uint8Array, name: string): ZipEntry {
-  const entry = readZipDirectory(bytes).find((e) => e.name === name);
+  const entry = zipDirectory(bytes).find((e) => e.name === name);
   if (entry === undefined) throw new Error(`fixture lacks ${name}`);
   return entry;
 }
@@ -138,7 +144,7 @@ const GOLDEN: Record<string, GoldenRow[]> = {
 describe("golden checkpoints", () => {
   for (const [name, rows] of Object.entries(GOLDEN)) {
     it(`reads every tensor of ${name} with exact values`, () => {
-      const tensors = readTorchCheckpoint(readGolden(name));
+      const tensors = readTensors(readGolden(name));
       expect([...tensors.keys()]).toEqual(rows.map(([key]) => KEY_PREFIX + key));
       for (const [key, shape, samples, sum] of rows) {
         const tensor = tensors.get(KEY_PREFIX + key)!;
@@ -156,7 +162,7 @@ describe("golden checkpoints", () => {
 describe("generated checkpoints", () => {
   it("reads bf16, f16, f64 and strided views from a zip64 archive in folder step_7/", () => {
     const bytes = readFixture("zip64_step7.pt");
-    const tensors = readTorchCheckpoint(bytes);
+    const tensors = readTensors(bytes);
     expect([...tensors.keys()]).toEqual(["bf16", "half", "double", "grid", "grid_t", "window", "column", "scalar"]);
 
     const bf16 = tensors.get("bf16")!;
@@ -183,20 +189,20 @@ describe("generated checkpoints", () => {
 
   it("takes sizes and offsets from zip64 extra fields and skips the 64-byte alignment padding", () => {
     const bytes = readFixture("zip64_step7.pt");
-    const entries = readZipDirectory(bytes);
+    const entries = zipDirectory(bytes);
     expect(entries.map((e) => e.name)).toEqual([
       "step_7/data.pkl", "step_7/byteorder", "step_7/data/0", "step_7/data/1", "step_7/data/2", "step_7/data/3", "step_7/version",
     ]);
     const grid = entries.find((e) => e.name === "step_7/data/3")!;
     expect(grid).toMatchObject({ method: 0, compressedSize: 48, uncompressedSize: 48 });
     expect(dataOffset(bytes, grid) % 64).toBe(0);
-    expect(new TextDecoder().decode(readZipEntry(bytes, entries[1]!))).toBe("little");
+    expect(new TextDecoder().decode(zipEntry(bytes, entries[1]!))).toBe("little");
   });
 
   it("reads a protocol 4 pickle from deflated entries in folder archive/", () => {
     const bytes = readFixture("protocol4_deflate.pt");
-    expect(readZipDirectory(bytes).every((e) => e.method === 8)).toBe(true);
-    const tensors = readTorchCheckpoint(bytes);
+    expect(zipDirectory(bytes).every((e) => e.method === 8)).toBe(true);
+    const tensors = readTensors(bytes);
     expect([...tensors.keys()]).toEqual(["weight", "bias"]);
     expect(tensors.get("weight")).toMatchObject({ dtype: "F32", shape: [2, 2] });
     expect(float32s(tensors.get("weight")!)).toEqual([0.5, -1, 2, 4]);
@@ -208,7 +214,7 @@ describe("rejected checkpoints", () => {
   it("rejects a zip cut short at any point", () => {
     const golden = readGolden("att_rope");
     for (const length of [0, 21, 1000, golden.length >> 1, golden.length - 22, golden.length - 1]) {
-      expectTrmError(() => readTorchCheckpoint(golden.subarray(0, length)), "bad_zip", /too short to be a zip|no end-of-central-directory record found/);
+      expectTrmError(() => readTensors(golden.subarray(0, length)), "bad_zip", /too short to be a zip|no end-of-central-directory record found/);
     }
   });
 
@@ -217,7 +223,7 @@ describe("rejected checkpoints", () => {
     const tail = golden.subarray(golden.length - 98); // zip64 record + locator + EOCD
     for (const cut of [5000, 300_000]) {
       expectTrmError(
-        () => readTorchCheckpoint(concat(golden.subarray(0, cut), tail)),
+        () => readTensors(concat(golden.subarray(0, cut), tail)),
         "bad_zip",
         /zip64 end-of-central-directory record at offset 540361 \(56 bytes\) lies outside the \d+-byte file/,
       );
@@ -227,70 +233,70 @@ describe("rejected checkpoints", () => {
   it("rejects a storage whose bytes do not match the CRC32", () => {
     const bytes = readGolden("att_rope").slice();
     bytes[dataOffset(bytes, entryNamed(bytes, "checkpoint/data/5")) + 3]! ^= 0x40;
-    expectTrmError(() => readTorchCheckpoint(bytes), "bad_zip", /entry "checkpoint\/data\/5" is corrupt: CRC32 is 0x[0-9a-f]{8}, expected 0x[0-9a-f]{8}/);
+    expectTrmError(() => readTensors(bytes), "bad_zip", /entry "checkpoint\/data\/5" is corrupt: CRC32 is 0x[0-9a-f]{8}, expected 0x[0-9a-f]{8}/);
   });
 
   it("rejects corrupt deflate data", () => {
     const bytes = readFixture("protocol4_deflate.pt").slice();
     bytes[dataOffset(bytes, entryNamed(bytes, "archive/data.pkl")) + 10]! ^= 0xff;
-    expectTrmError(() => readTorchCheckpoint(bytes), "bad_zip", /entry "archive\/data.pkl" (is corrupt|: deflate data is corrupt)/);
+    expectTrmError(() => readTensors(bytes), "bad_zip", /entry "archive\/data.pkl" (is corrupt|: deflate data is corrupt)/);
   });
 
   it("rejects an unsupported compression method", () => {
     const bytes = readFixture("protocol4_deflate.pt").slice();
     const firstCentralHeader = Buffer.from(bytes).indexOf("PK\x01\x02", 0, "latin1");
     new DataView(bytes.buffer).setUint16(firstCentralHeader + 10, 12, true); // method 12 is bzip2
-    expectTrmError(() => readTorchCheckpoint(bytes), "bad_zip", 'entry "archive/data.pkl" uses compression method 12');
+    expectTrmError(() => readTensors(bytes), "bad_zip", 'entry "archive/data.pkl" uses compression method 12');
   });
 
   it("rejects a classic EOCD that defers to missing zip64 records", () => {
     const bytes = readFixture("no_data_pkl.pt").slice();
     new DataView(bytes.buffer).setUint32(bytes.length - 22 + 16, 0xffffffff, true);
-    expectTrmError(() => readZipDirectory(bytes), "bad_zip", "no zip64 locator precedes it");
+    expectTrmError(() => zipDirectory(bytes), "bad_zip", "no zip64 locator precedes it");
   });
 
   it("rejects a pickle opcode outside the state-dict vocabulary", () => {
-    expectTrmError(() => readTorchCheckpoint(readFixture("bad_opcode.pt")), "bad_pickle", "pickle SHORT_BINBYTES (0x43) at byte 41: opcode is not allowed");
+    expectTrmError(() => readTensors(readFixture("bad_opcode.pt")), "bad_pickle", "pickle SHORT_BINBYTES (0x43) at byte 41: opcode is not allowed");
   });
 
   it("rejects os.system before anything could call it", () => {
-    expectTrmError(() => readTorchCheckpoint(readFixture("forbidden_global.pt")), "bad_pickle", "pickle GLOBAL (0x63) at byte 43: global os.system is not allowed");
+    expectTrmError(() => readTensors(readFixture("forbidden_global.pt")), "bad_pickle", "pickle GLOBAL (0x63) at byte 43: global os.system is not allowed");
   });
 
   it("rejects a zip without data.pkl", () => {
-    expectTrmError(() => readTorchCheckpoint(readFixture("no_data_pkl.pt")), "bad_checkpoint", 'no data.pkl entry in the zip, so it is not a torch.save checkpoint (entries: "bad/byteorder"');
+    expectTrmError(() => readTensors(readFixture("no_data_pkl.pt")), "bad_checkpoint", 'no data.pkl entry in the zip, so it is not a torch.save checkpoint (entries: "bad/byteorder"');
   });
 
   it("rejects a zip with two data.pkl", () => {
-    expectTrmError(() => readTorchCheckpoint(readFixture("two_data_pkl.pt")), "bad_checkpoint", 'found 2 data.pkl entries ("a/data.pkl", "b/data.pkl"); expected exactly one');
+    expectTrmError(() => readTensors(readFixture("two_data_pkl.pt")), "bad_checkpoint", 'found 2 data.pkl entries ("a/data.pkl", "b/data.pkl"); expected exactly one');
   });
 
   it("rejects a missing storage entry", () => {
-    expectTrmError(() => readTorchCheckpoint(readFixture("missing_storage.pt")), "bad_checkpoint", 'state dict entry "b" references storage "1", but the zip has no entry "bad/data/1"');
+    expectTrmError(() => readTensors(readFixture("missing_storage.pt")), "bad_checkpoint", 'state dict entry "b" references storage "1", but the zip has no entry "bad/data/1"');
   });
 
   it("rejects a tensor that reaches past its storage", () => {
     expectTrmError(
-      () => readTorchCheckpoint(readFixture("extent_exceeds.pt")),
+      () => readTensors(readFixture("extent_exceeds.pt")),
       "bad_checkpoint",
       'state dict entry "w" (shape [2, 2], stride [2, 1], offset 8) reaches element 11 but its storage "0" has only 10 elements',
     );
   });
 
   it("rejects a storage whose byte length disagrees with its numel", () => {
-    expectTrmError(() => readTorchCheckpoint(readFixture("storage_size_mismatch.pt")), "bad_checkpoint", 'storage "bad/data/0" is 12 bytes, expected 16 (4 × 4-byte float32)');
+    expectTrmError(() => readTensors(readFixture("storage_size_mismatch.pt")), "bad_checkpoint", 'storage "bad/data/0" is 12 bytes, expected 16 (4 × 4-byte float32)');
   });
 
   it("rejects a state dict value that is not a tensor", () => {
-    expectTrmError(() => readTorchCheckpoint(readFixture("non_tensor.pt")), "bad_checkpoint", 'state dict entry "step" is a number, not a tensor');
+    expectTrmError(() => readTensors(readFixture("non_tensor.pt")), "bad_checkpoint", 'state dict entry "step" is a number, not a tensor');
   });
 
   it("rejects integer tensors", () => {
-    expectTrmError(() => readTorchCheckpoint(readFixture("int64_tensor.pt")), "bad_checkpoint", 'state dict entry "ids" has dtype int64 (torch.LongStorage)');
+    expectTrmError(() => readTensors(readFixture("int64_tensor.pt")), "bad_checkpoint", 'state dict entry "ids" has dtype int64 (torch.LongStorage)');
   });
 
   it("rejects big-endian checkpoints", () => {
-    expectTrmError(() => readTorchCheckpoint(readFixture("big_endian.pt")), "bad_checkpoint", 'checkpoint byte order is "big"');
+    expectTrmError(() => readTensors(readFixture("big_endian.pt")), "bad_checkpoint", 'checkpoint byte order is "big"');
   });
 });
 
@@ -371,19 +377,19 @@ describe("fuzzing", () => {
   }
 
   it("only ever succeeds or throws TrmError on a damaged golden checkpoint", () => {
-    const outcomes = fuzz(readGolden("att_rope"), 200, 1, readTorchCheckpoint);
+    const outcomes = fuzz(readGolden("att_rope"), 200, 1, readTensors);
     expect(Object.values(outcomes).reduce((a, b) => a + b, 0)).toBe(200);
     expect(outcomes.bad_zip).toBeGreaterThan(0);
   });
 
   it("only ever succeeds or throws TrmError on a damaged zip64 checkpoint", () => {
-    const outcomes = fuzz(readFixture("zip64_step7.pt"), 200, 2, readTorchCheckpoint);
+    const outcomes = fuzz(readFixture("zip64_step7.pt"), 200, 2, readTensors);
     expect(outcomes.bad_zip).toBeGreaterThan(0);
   });
 
   it("only ever returns a value or throws TrmError on a damaged pickle stream", () => {
     const golden = readGolden("att_rope");
-    const pickle = readZipEntry(golden, entryNamed(golden, "checkpoint/data.pkl"));
+    const pickle = zipEntry(golden, entryNamed(golden, "checkpoint/data.pkl"));
     const outcomes = fuzz(pickle, 1000, 3, unpickleTorch);
     expect(outcomes.bad_pickle).toBeGreaterThan(0);
   });
