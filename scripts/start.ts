@@ -139,8 +139,8 @@ console.log(`It answered (HTTP ${res.status}):\n${JSON.stringify(await res.json(
 const arcTasks = JSON.parse(readFileSync(join(ROOT, "weights", ARC_EXAMPLE_MODEL, "test_puzzles.json"), "utf8"));
 const arcBody = JSON.stringify({ task: ARC_EXAMPLE_TASK, test: arcTasks[ARC_EXAMPLE_TASK].test.map((t: { input: unknown }) => ({ input: t.input })), augmentations: 3, max_steps: 2 });
 console.log(`An ARC request (${ARC_EXAMPLE_MODEL}: the official-code reference checkpoint, random weights):\n`);
-console.log(`  curl -s ${BASE}/v1/models/${ARC_EXAMPLE_MODEL}/solve -H 'content-type: application/json' -d '${arcBody}'\n`);
-const arc = await fetch(`${BASE}/v1/models/${ARC_EXAMPLE_MODEL}/solve`, { method: "POST", headers: { "content-type": "application/json" }, body: arcBody });
+console.log(`  curl -s ${BASE}/v1/models/${ARC_EXAMPLE_MODEL}/solve -H 'content-type: application/json'${authFlag} -d '${arcBody}'\n`);
+const arc = await fetch(`${BASE}/v1/models/${ARC_EXAMPLE_MODEL}/solve`, { method: "POST", headers: { "content-type": "application/json", ...auth }, body: arcBody });
 const arcAnswer = (await arc.json()) as { result?: { tests: { attempt_1: unknown[][]; candidates: unknown[] }[]; augmentations: number; steps: number; rows: unknown } };
 const shape = (g: unknown[][]) => `${g.length}x${g[0]?.length ?? 0}`;
 console.log(`It answered (HTTP ${arc.status}): ${arcAnswer.result ? `attempt_1 a ${shape(arcAnswer.result.tests[0].attempt_1)} grid, ${arcAnswer.result.tests[0].candidates.length} distinct candidates from ${arcAnswer.result.augmentations} augmentations x ${arcAnswer.result.steps} steps, rows ${JSON.stringify(arcAnswer.result.rows)}` : JSON.stringify(arcAnswer)}\n`);

@@ -12,7 +12,7 @@ const errorCodes = {
   415: ["unsupported_media_type"],
   422: ["bad_puzzle", "token_out_of_vocab", "bad_sequence_length", "puzzle_id_out_of_range", "bad_max_steps", "bad_halt", "bad_budget", "budget_exhausted", "bad_grid", "bad_augmentations", "bad_h_cycles", "unknown_task", "too_much_work"],
   429: ["rate_limited"],
-  503: ["model_unavailable", "rows_unavailable", "bad_pack", "misconfigured", "overloaded", "unhealthy"],
+  503: ["model_unavailable", "rows_unavailable", "misconfigured", "overloaded", "unhealthy"],
 } as const;
 
 export const ERROR_CODES = errorCodes;
@@ -117,7 +117,7 @@ export const OPENAPI = {
         requestBody: {
           required: true,
           content: {
-            "application/json": { schema: ref("SolveRequest") },
+            "application/json": { schema: { oneOf: [ref("SolveRequest"), ref("ArcRequest")] } },
             "application/x-ndjson": { schema: { type: "string", description: "one {puzzle, max_steps?, halt?, budget_steps?} object per line" } },
             "application/ndjson": { schema: { type: "string", description: "as application/x-ndjson" } },
           },
@@ -166,10 +166,32 @@ export const OPENAPI = {
         ],
       },
       Result: result,
+      ArcRequest: {
+        description: "for a model whose task is arc: one task, or several as puzzles",
+        oneOf: [
+          { type: "object", required: ["task", "test"], properties: { task: { type: "string" }, test: { type: "array", items: { type: "object", required: ["input"] } }, augmentations: {}, max_steps: options.max_steps, halt: options.halt, h_cycles: { type: "integer", minimum: 1 } } },
+          { type: "object", required: ["puzzles"], properties: { puzzles: { type: "array", items: { type: "object", required: ["task", "test"] } } } },
+        ],
+      },
+      ArcResult: {
+        type: "object",
+        required: ["task", "tests", "augmentations", "sequences", "steps", "h_cycles", "truncated", "rows", "timings"],
+        properties: {
+          task: { type: "string" },
+          tests: { type: "array", items: { type: "object", required: ["candidates"], properties: { attempt_1: { type: "array" }, attempt_2: { type: "array" }, candidates: { type: "array" } } } },
+          augmentations: { type: "integer" },
+          sequences: { type: "integer" },
+          steps: { type: "integer" },
+          h_cycles: { type: "integer" },
+          truncated: { type: "boolean" },
+          rows: { type: "object", required: ["bytes_read", "cached"] },
+          timings: { type: "object" },
+        },
+      },
       SolveResponse: {
         oneOf: [
-          { type: "object", required: ["model", "task", "result"], additionalProperties: false, properties: { model: { type: "string" }, task: { type: "string" }, result: ref("Result") } },
-          { type: "object", required: ["model", "task", "results"], additionalProperties: false, properties: { model: { type: "string" }, task: { type: "string" }, results: { type: "array", items: ref("Result") } } },
+          { type: "object", required: ["model", "task", "result"], additionalProperties: false, properties: { model: { type: "string" }, task: { type: "string" }, result: { oneOf: [ref("Result"), ref("ArcResult")] } } },
+          { type: "object", required: ["model", "task", "results"], additionalProperties: false, properties: { model: { type: "string" }, task: { type: "string" }, results: { type: "array", items: { oneOf: [ref("Result"), ref("ArcResult")] } } } },
         ],
       },
       Health: {

@@ -8,7 +8,8 @@ import { router } from "../../src/worker/app.ts";
 import type { WorkerEnv } from "../../src/worker/index.ts";
 import { ERROR_CODES } from "../../src/worker/openapi.ts";
 import { call, callWith, post, solvePath, text } from "./http.ts";
-import { PACKS, putPack, seedPacks } from "./packs.ts";
+import testPuzzles from "@shared/golden/arc/data/test_puzzles.json";
+import { ARC_PACK, PACKS, arcTable, putPack, seedArcPack, seedPacks } from "./packs.ts";
 import { validate } from "./schema.ts";
 
 type Doc = { paths: Record<string, Record<string, { responses: Record<string, { content?: Record<string, { schema: Record<string, unknown> }> }> }>> } & Record<string, unknown>;
@@ -17,6 +18,8 @@ let doc: Doc;
 const PUZZLE = "003020600900305001001806400008102900700000008006708200002609500800203009005010300";
 const json = { "content-type": "application/json" };
 const solveJson = (body: unknown, model = "sudoku-parity", headers: Record<string, string> = {}) => post(solvePath(model), body, headers);
+const arcTasks = testPuzzles as Record<string, { test: { input: number[][] }[] }>;
+const arc = (extra: Record<string, unknown> = {}, task = "1a2e2828", model = ARC_PACK) => solveJson({ task, test: arcTasks[task].test.map((t) => ({ input: t.input })), augmentations: 1, max_steps: 1, ...extra }, model);
 const withVars = (vars: Record<string, unknown>) => ({ ...env, ...vars }) as WorkerEnv;
 
 /** One real request for each error code the description lists. */
@@ -48,9 +51,14 @@ const ERROR_RECIPES: Record<string, () => Promise<Response>> = {
     }
     throw new Error("no 429 within 1000 requests");
   },
-  task_unsupported: async () => {
-    await putPack("arc-pack", { ...PACKS["tokens-parity"].manifest, task: "arc" }, PACKS["tokens-parity"].weights);
-    return solveJson({ puzzle: [1] }, "arc-pack");
+  bad_grid: () => solveJson({ task: "1a2e2828", test: [{ input: [[1, 2], [3, 11]] }] }, ARC_PACK),
+  bad_augmentations: () => arc({ augmentations: 0 }),
+  bad_h_cycles: () => arc({ h_cycles: 99 }),
+  unknown_task: () => solveJson({ task: "00000000", test: [{ input: [[1]] }] }, ARC_PACK),
+  too_much_work: () => callWith(withVars({ CPU_BUDGET_MS: 1 }), solvePath(ARC_PACK), { method: "POST", headers: json, body: JSON.stringify({ task: "1a2e2828", test: arcTasks["1a2e2828"].test.map((t) => ({ input: t.input })) }) }),
+  rows_unavailable: async () => {
+    await seedArcPack("arc-short", { "puzzle_emb.bin": new Uint8Array(arcTable.slice(0, 50 * 256)) });
+    return arc({}, "1a2e2828", "arc-short");
   },
   model_unavailable: async () => {
     await putPack("broken", PACKS["sudoku-parity"].manifest, PACKS["sudoku-parity"].weights.slice(0, 1000));
@@ -98,6 +106,7 @@ async function conforms(r: Response, method: string, path: string): Promise<void
 
 beforeAll(async () => {
   await seedPacks();
+  await seedArcPack();
   doc = (await (await call("/openapi.json")).json()) as Doc;
 });
 
@@ -115,6 +124,9 @@ describe("/openapi.json", () => {
       expect(r.status, op).toBe(200);
       await conforms(r, method, path);
     }
+    const arcAnswer = await arc();
+    expect(arcAnswer.status).toBe(200);
+    await conforms(arcAnswer, "POST", "/v1/models/{name}/solve");
     expect(Object.keys(OK_RECIPES).sort()).toEqual(Object.entries(doc.paths).flatMap(([p, ops]) => Object.keys(ops).map((m) => `${m.toUpperCase()} ${p}`)).sort());
   });
 
@@ -143,7 +155,7 @@ describe("/openapi.json", () => {
       "GET /v1/health": new Set([200, 401, 429, 503]),
       "GET /v1/models": new Set([200, 401, 429, 503]),
       "GET /v1/models/{name}": new Set([200, 404, 401, 429, 503]),
-      "POST /v1/models/{name}/solve": new Set([200, 400, 404, 406, 413, 415, 422, 501, 401, 429, 503]),
+      "POST /v1/models/{name}/solve": new Set([200, 400, 404, 406, 413, 415, 422, 401, 429, 503]),
     };
     for (const [op, statuses] of Object.entries(seen)) {
       const [method, path] = op.split(" ");
@@ -152,7 +164,7 @@ describe("/openapi.json", () => {
     // the statuses above, as produced by the error recipes on their routes
     const model404 = await call("/v1/models/nope");
     await conforms(model404, "GET", "/v1/models/{name}");
-    for (const code of ["malformed_json", "not_acceptable", "body_too_large", "unsupported_media_type", "bad_puzzle", "task_unsupported", "model_unavailable"]) {
+    for (const code of ["malformed_json", "not_acceptable", "body_too_large", "unsupported_media_type", "bad_puzzle", "unknown_task", "model_unavailable"]) {
       await conforms(await ERROR_RECIPES[code](), "POST", "/v1/models/{name}/solve");
     }
     await conforms(await ERROR_RECIPES.unauthorized(), "GET", "/v1/models");
