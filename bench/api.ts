@@ -47,7 +47,7 @@ interface Server {
 /** Seeds a fresh local bucket with the shipped sudoku pack and serves `dir`'s Worker from it. */
 async function serve(dir: string): Promise<Server> {
   const persist = mkdtempSync(join(tmpdir(), "trm-bench-api-"));
-  const { env, dispose } = await getPlatformProxy<{ MODELS: { put(k: string, v: string | Uint8Array): Promise<unknown> } }>({ configPath: join(dir, "wrangler.toml"), persist: { path: persist } });
+  const { env, dispose } = await getPlatformProxy<{ MODELS: { put(k: string, v: string | Uint8Array): Promise<unknown> } }>({ configPath: join(dir, "wrangler.toml"), persist: { path: join(persist, "v3") } }); // wrangler dev --persist-to adds the v3 folder itself
   const manifest = JSON.parse(readFileSync(join(ROOT, "weights", MODEL, "model.json"), "utf8"));
   await env.MODELS.put(`models/${MODEL}/model.json`, JSON.stringify(manifest));
   await env.MODELS.put(`models/${MODEL}/${manifest.weights.file}`, readFileSync(join(ROOT, "weights", MODEL, manifest.weights.file)));
