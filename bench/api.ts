@@ -45,7 +45,7 @@ interface Server {
 }
 
 /** Seeds a fresh local bucket with the shipped sudoku pack and serves `dir`'s Worker from it. */
-async function serve(dir: string): Promise<Server> {
+async function serve(dir: string, started: (child: ChildProcess) => void): Promise<Server> {
   const persist = mkdtempSync(join(tmpdir(), "trm-bench-api-"));
   const { env, dispose } = await getPlatformProxy<{ MODELS: { put(k: string, v: string | Uint8Array): Promise<unknown> } }>({ configPath: join(dir, "wrangler.toml"), persist: { path: join(persist, "v3") } }); // wrangler dev --persist-to adds the v3 folder itself
   const manifest = JSON.parse(readFileSync(join(ROOT, "weights", MODEL, "model.json"), "utf8"));
@@ -59,6 +59,7 @@ async function serve(dir: string): Promise<Server> {
     stdio: ["ignore", "ignore", "inherit"],
     detached: true,
   });
+  started(child);
   const base = `http://127.0.0.1:${port}`;
   for (let i = 0; ; i++) {
     if (await fetch(`${base}/v1/models`).then((r) => r.ok, () => false)) break;
@@ -74,9 +75,9 @@ async function serve(dir: string): Promise<Server> {
   return { base, child, workerd };
 }
 
-function stop(s: Server): void {
+function stop(child: ChildProcess): void {
   try {
-    process.kill(-s.child.pid!, "SIGTERM");
+    process.kill(-child.pid!, "SIGTERM");
   } catch {
     // gone
   }
@@ -127,7 +128,7 @@ async function memory(s: Server) {
   const pids = s.workerd();
   const samples: Record<string, number> = { "0": round(rssMiB(pids)) };
   for (let i = 1; i <= 1000; i++) {
-    await solve(s.base, { puzzles: puzzles.slice(0, 1 + (i % 8)), max_steps: 1 + (i % 4) });
+    await solve(s.base, { puzzles: puzzles.slice(0, 1 + (i % 2)), max_steps: 1 + (i % 2) });
     if (i === 100 || i === 500 || i === 1000) samples[String(i)] = round(rssMiB(pids));
   }
   return { rss_mib_after_requests: samples };
@@ -135,10 +136,11 @@ async function memory(s: Server) {
 
 const builds: [string, string][] = [...(values.before ? [["before", resolve(values.before)] as [string, string]] : []), ["after", resolve(values.after ?? ROOT)]];
 const servers = new Map<string, Server>();
+const children: ChildProcess[] = [];
 const report: Record<string, Record<string, unknown>> = {};
 try {
   for (const [name, dir] of builds) {
-    servers.set(name, await serve(dir));
+    servers.set(name, await serve(dir, (child) => children.push(child)));
     report[name] = { concurrency: [] as unknown[] };
   }
   // Side by side: each measurement on every build before the next measurement.
@@ -149,7 +151,8 @@ try {
       console.log(`${name}: ${clients} concurrent clients: ${r.throughput_rps} req/s, p50 ${r.p50_ms} ms, p99 ${r.p99_ms} ms`);
     }
   }
-  for (const [name] of builds) {
+  // "after" first: a build whose aborted work goes on would otherwise load the machine for the other.
+  for (const [name] of [...builds].reverse()) {
     report[name].aborted = await aborted(servers.get(name)!);
     console.log(`${name}: 5 aborted 64-puzzle requests:`, report[name].aborted);
   }
@@ -158,7 +161,7 @@ try {
     console.log(`${name}: 1,000 requests:`, report[name].memory);
   }
 } finally {
-  for (const s of servers.values()) stop(s);
+  children.forEach(stop);
 }
 console.log(JSON.stringify(report));
 if (values.json) writeFileSync(values.json, JSON.stringify(report, null, 2) + "\n");
