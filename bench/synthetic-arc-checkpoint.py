@@ -17,6 +17,10 @@ Writes into --out (never commit these):
   all_config.yaml    the arch section as the official pretrain.py writes it
   dataset.json       the metadata fields the converter reads from <build>/test/dataset.json
   table.json         rows, columns and the sha256 of the table's float32 bytes, to check a streamed copy
+  identifiers.json   one identifier per row in the official layout ("<blank>", then per task the
+                     original and its "<task>|||t<k>|||<perm>" augmentations, each task contiguous;
+                     960 tasks, as many rows each as the official build gives on average)
+  test_puzzles.json  two of those tasks with random test inputs, for requests against the pack
 """
 
 import argparse
@@ -111,7 +115,26 @@ def main():
         f.write("\n")
     with open(os.path.join(args.out, "all_config.yaml"), "w") as f:
         f.write(ALL_CONFIG)
+    names, tasks = synthetic_identifiers(np.random.default_rng(args.seed + 1), args.rows)
+    with open(os.path.join(args.out, "identifiers.json"), "w") as f:
+        json.dump(names, f)
+    with open(os.path.join(args.out, "test_puzzles.json"), "w") as f:
+        grid = lambda h, w: rng.integers(0, 10, (h, w)).tolist()
+        json.dump({t: {"train": [], "test": [{"input": grid(12, 15)}]} for t in tasks[:2]}, f)
     print(f"wrote {path} ({os.path.getsize(path)} bytes; puzzle_emb.weights [{args.rows}, {HIDDEN}] float32, sha256 {digest.hexdigest()})")
+
+
+def synthetic_identifiers(rng, rows, tasks=960):
+    """Identifiers shaped like the official build's: row 0 blank, then each task's rows together."""
+    names = ["<blank>"]
+    ids = [f"{i:08x}" for i in rng.choice(2**32, tasks, replace=False)]
+    per_task = [(rows - 1) // tasks + (1 if i < (rows - 1) % tasks else 0) for i in range(tasks)]
+    for task, count in zip(ids, per_task):
+        names.append(task)
+        for _ in range(count - 1):
+            perm = "0" + "".join(str(c) for c in rng.permutation(np.arange(1, 10)))
+            names.append(f"{task}|||t{rng.integers(0, 8)}|||{perm}")
+    return names, ids
 
 
 # The official arch of config/arch/trm.yaml with the ARC run's overrides, in

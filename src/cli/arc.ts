@@ -5,14 +5,16 @@
 import { writeFile } from "node:fs/promises";
 import { parseArgs } from "node:util";
 import { TrmError } from "../errors.ts";
-import { nodeKernelModule, packRangeReader, readPackDir, readPackTaskIndex } from "../engine/node.ts";
-import { readTaskRows, rowCount } from "../engine/puzzle-table.ts";
-import { WasmNetwork } from "../engine/wasm-network.ts";
+import { availableParallelism } from "node:os";
+import { Worker } from "node:worker_threads";
+import { readPackDir, readPackTaskIndex } from "../engine/node.ts";
+import { rowCount } from "../engine/puzzle-table.ts";
 import { linearDtypeFor } from "../solver.ts";
-import { type Grid, parseGrid, toArray } from "../tasks/arc/grid.ts";
-import { augmentationsOption, chooseRows, hCyclesOption, solveArcTask } from "../tasks/arc/solve.ts";
+import { parseGrid, toArray } from "../tasks/arc/grid.ts";
+import { augmentationsOption, hCyclesOption } from "../tasks/arc/solve.ts";
 import { type ArcTestInput, type Candidate, PASS_KS, evaluate } from "../tasks/arc/vote.ts";
 import { UsageError, haltOption, intOption, linearOption, readText } from "./args.ts";
+import { type ArcSettings, type TaskAnswer, type TaskWork, solveTasks } from "./arc-solve.ts";
 
 interface ArcTask {
   task: string;
@@ -68,6 +70,41 @@ export function submissionJson(submission: Record<string, Record<string, number[
 const TOP_CANDIDATES = 10;
 const present = (c: Candidate) => ({ votes: c.votes, confidence: c.confidence, grid: toArray(c.grid) });
 
+/** Tasks to threads, largest first onto the least loaded (all of a task stays on one thread). */
+function shareOut(work: TaskWork[], planned: Map<string, number>, threads: number): TaskWork[][] {
+  const shares = Array.from({ length: threads }, () => ({ load: 0, work: [] as TaskWork[] }));
+  for (const w of [...work].sort((a, b) => planned.get(b.task)! - planned.get(a.task)!)) {
+    const least = shares.reduce((m, s) => (s.load < m.load ? s : m));
+    least.work.push(w);
+    least.load += planned.get(w.task)!;
+  }
+  return shares.map((s) => s.work).filter((w) => w.length);
+}
+
+/** Runs each share in a worker thread (arc-worker.ts); the first error stops them all. */
+async function inThreads(settings: ArcSettings, shares: TaskWork[][], onProgress: (task: string, fraction: number) => void, onAnswer: (a: TaskAnswer) => void): Promise<void> {
+  const workers = shares.map((work) => new Worker(new URL("./arc-worker.ts", import.meta.url), { workerData: { settings, work } }));
+  try {
+    await Promise.all(
+      workers.map(
+        (worker) =>
+          new Promise<void>((resolve, reject) => {
+            worker.on("message", (m: { type: string; task: string; fraction: number; answer: TaskAnswer; error: { code: string; message: string; status: number } }) => {
+              if (m.type === "progress") onProgress(m.task, m.fraction);
+              else if (m.type === "answer") onAnswer(m.answer);
+              else if (m.type === "done") resolve();
+              else reject(new TrmError(m.error.code, m.error.message, m.error.status));
+            });
+            worker.on("error", reject);
+            worker.on("exit", (code) => code !== 0 && reject(new Error(`a trm arc worker thread exited with code ${code}`)));
+          }),
+      ),
+    );
+  } finally {
+    await Promise.all(workers.map((w) => w.terminate()));
+  }
+}
+
 export async function arcCommand(argv: string[]): Promise<void> {
   const { values } = parseArgs({
     args: argv,
@@ -82,6 +119,7 @@ export async function arcCommand(argv: string[]): Promise<void> {
       linear: { type: "string" },
       submission: { type: "string" },
       json: { type: "string" },
+      threads: { type: "string" },
       quiet: { type: "boolean", default: false },
     },
   });
@@ -101,7 +139,6 @@ export async function arcCommand(argv: string[]): Promise<void> {
   const pack = await readPackDir(values.model);
   if (pack.manifest.task !== "arc") throw new TrmError("wrong_task", `${values.model} is a ${pack.manifest.task} model, not an ARC model`);
   const index = await readPackTaskIndex(values.model, pack);
-  const table = pack.manifest.puzzle_table!;
   const maxSteps = intOption(values.steps, "steps") ?? pack.config.arch.halt_max_steps;
   if (maxSteps > pack.config.arch.halt_max_steps) throw new UsageError(`--steps must be at most ${pack.config.arch.halt_max_steps} (the model's halt_max_steps)`);
   let hCycles: number | undefined;
@@ -118,42 +155,36 @@ export async function arcCommand(argv: string[]): Promise<void> {
   if (known.length === 0) throw new TrmError("unknown_task", `none of the ${tasks.length} tasks in ${values.tasks} is in the model's task index: TRM learns one puzzle embedding per task augmentation, so it can only solve tasks from its training data`);
   if (unknown.length) process.stderr.write(`trm arc: ${unknown.length} task(s) not in the model's task index, scored as having no prediction (as the official evaluator does): ${unknown.slice(0, 8).join(", ")}${unknown.length > 8 ? ", ..." : ""}\n`);
 
-  const net = new WasmNetwork(nodeKernelModule(), pack.config, pack.weights, linearDtypeFor(pack.manifest, linear));
-  const read = packRangeReader(values.model);
-  const plannedAugs = known.map((t) => Math.min(rowCount(index.tasks[t.task]), augmentations === "all" ? Infinity : augmentations));
-  const totalSequences = known.reduce((n, t, i) => n + t.tests.length * plannedAugs[i], 0);
+  const work = known.map((t): TaskWork => ({ task: t.task, tests: t.tests.map((x) => x.input) }));
+  const planned = new Map(known.map((t) => [t.task, t.tests.length * Math.min(rowCount(index.tasks[t.task]), augmentations === "all" ? Infinity : augmentations)]));
+  const totalSequences = [...planned.values()].reduce((a, b) => a + b, 0);
+  const threads = intOption(values.threads, "threads") ?? Math.min(availableParallelism(), known.length);
   const tty = process.stderr.isTTY && !values.quiet;
   const started = performance.now();
-  let sequencesDone = 0;
-  const progress = (taskNo: number, task: string, slice: number, slices: number, sequences: number) => {
+  const fractions = new Map<string, number>();
+  let lastLine = 0;
+  const progress = (task: string, fraction: number) => {
+    fractions.set(task, fraction);
     if (values.quiet) return;
-    const done = sequencesDone + (sequences * slice) / slices;
-    const elapsed = (performance.now() - started) / 1000;
+    const now = performance.now();
+    const finished = [...fractions.values()].filter((f) => f === 1).length;
+    if (!tty && fraction !== 1 && now - lastLine < 10_000) return; // a line every 10 s in logs
+    lastLine = now;
+    const done = [...fractions].reduce((n, [t, f]) => n + f * planned.get(t)!, 0);
+    const elapsed = (now - started) / 1000;
     const eta = done > 0 ? (elapsed * (totalSequences - done)) / done : 0;
     const width = 30;
     const filled = Math.round((width * done) / totalSequences);
-    const line = `[${"#".repeat(filled)}${" ".repeat(width - filled)}] task ${taskNo}/${known.length} ${task}  ${Math.round(done)}/${totalSequences} augmented inputs  ${elapsed.toFixed(1)} s  eta ${eta.toFixed(0)} s`;
+    const line = `[${"#".repeat(filled)}${" ".repeat(width - filled)}] ${finished}/${known.length} tasks  ${Math.round(done)}/${totalSequences} augmented inputs  ${elapsed.toFixed(1)} s  eta ${eta.toFixed(0)} s`;
     process.stderr.write(tty ? `\r${line}` : `trm arc: ${line}\n`);
   };
-
-  const answers = new Map<string, Candidate[][]>();
-  const perTask: Record<string, { augmentations: number; sequences: number; seconds: number; bytes_read: number }> = {};
-  for (const [i, t] of known.entries()) {
-    const t0 = performance.now();
-    const rows = await readTaskRows(read, table, t.task, index.tasks[t.task]);
-    const tests: Grid[] = t.tests.map((x) => x.input);
-    const slicesSeen = { last: 0 };
-    const result = await solveArcTask(net, t.task, tests, rows, { augmentations, maxSteps, halt, hCycles }, (p) => {
-      if (p.slice !== slicesSeen.last && (tty || p.slice === p.slices || p.slice % 50 === 0)) progress(i + 1, t.task, p.slice - 1, p.slices, tests.length * chooseRows(rows, augmentations));
-      slicesSeen.last = p.slice;
-    });
-    answers.set(t.task, result.candidates);
-    sequencesDone += result.sequences;
-    perTask[t.task] = { augmentations: result.augmentations.length, sequences: result.sequences, seconds: (performance.now() - t0) / 1000, bytes_read: rows.bytes };
-    progress(i + 1, t.task, 1, 1, 0);
-  }
+  const answers = new Map<string, TaskAnswer>();
+  const settings: ArcSettings = { model: values.model, augmentations, maxSteps, halt, hCycles, linear };
+  if (threads <= 1) await solveTasks(settings, work, progress, (a) => answers.set(a.task, a));
+  else await inThreads(settings, shareOut(work, planned, threads), progress, (a) => answers.set(a.task, a));
   if (tty) process.stderr.write("\n");
-  const evaluation = evaluate(tasks, (task, j) => answers.get(task)?.[j] ?? []);
+  const evaluation = evaluate(tasks, (task, j) => answers.get(task)?.candidates[j] ?? []);
+  const sequencesDone = [...answers.values()].reduce((n, a) => n + a.sequences, 0);
   const seconds = (performance.now() - started) / 1000;
 
   if (values.submission) await writeFile(values.submission, submissionJson(evaluation.submission));
@@ -173,7 +204,7 @@ export async function arcCommand(argv: string[]): Promise<void> {
       result: evaluation.pass ? JSON.parse(resultJson(evaluation.pass)) : null,
       per_task: evaluation.tasks.map((r) => ({
         task: r.task,
-        ...(perTask[r.task] ?? { augmentations: 0, sequences: 0 }),
+        ...(answers.has(r.task) ? (({ task: _, candidates: __, ...figures }) => figures)(answers.get(r.task)!) : { augmentations: 0, sequences: 0 }),
         pass: r.pass,
         tests: r.tests.map((x) => ({ rank_of_correct: x.rank, candidates: x.candidates.slice(0, TOP_CANDIDATES).map(present) })),
       })),

@@ -5,6 +5,7 @@ import { closeSync, openSync, rmSync, writeSync } from "node:fs";
 import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
 import { basename, join, resolve } from "node:path";
 import { TrmError } from "../errors.ts";
+import { type FileSource, openFileSource } from "../convert/byte-source.ts";
 import { TABLE_FILE, convert } from "../convert/convert.ts";
 import { MANIFEST_FILE, PACK_DTYPES, type PackDtype, WEIGHTS_FILE } from "../engine/pack.ts";
 import { nodeKernelModule, readPackDir } from "../engine/node.ts";
@@ -30,7 +31,7 @@ const USAGE = `usage:
   trm solve --url <worker url> --model-name <name> --task ... --input <file> [--steps N] [--halt ...] [--token T]
   trm eval --model <dir> --task sudoku|maze --input <file.csv|file.txt> [--steps N] [--limit N] [--linear f32|int8] [--json out.json]
   trm arc --model <dir> --tasks test_puzzles.json [--solutions file] [--augmentations N|all] [--steps N] [--halt fixed|adaptive]
-          [--h-cycles N] [--linear f32|int8] --submission <file> [--json report.json]
+          [--h-cycles N] [--linear f32|int8] [--threads N] --submission <file> [--json report.json]
   trm generate sudoku --count N [--clues N|MIN-MAX] [--seed S] [--out file.csv]
   trm generate maze --count N [--side 9] [--min-path N] [--loops N] [--seed S] [--out file.csv]
 
@@ -68,9 +69,9 @@ async function convertCommand(argv: string[]): Promise<void> {
   if (values.dtype !== undefined && !PACK_DTYPES.includes(values.dtype as PackDtype)) throw new UsageError(`--dtype must be ${PACK_DTYPES.join(", ")}, got ${values.dtype}`);
   if (values.task !== undefined && !TASKS.includes(values.task as TaskName)) throw new UsageError(`--task must be one of ${TASKS.join(", ")}`);
   const [checkpointPath] = positionals;
-  let checkpoint: Uint8Array;
+  let checkpoint: FileSource;
   try {
-    checkpoint = new Uint8Array(await readFile(checkpointPath));
+    checkpoint = openFileSource(checkpointPath);
   } catch {
     throw new UsageError(`cannot read checkpoint ${checkpointPath}`);
   }
@@ -100,11 +101,13 @@ async function convertCommand(argv: string[]): Promise<void> {
     identifiersJson: values.identifiers ? await readText(values.identifiers, "identifiers") : undefined,
     identifiersName: values.identifiers,
     writeTable,
-  }).catch((e) => {
-    if (tableFd !== undefined) closeSync(tableFd);
-    rmSync(tableTmp, { force: true });
-    throw e;
-  });
+  })
+    .catch((e) => {
+      if (tableFd !== undefined) closeSync(tableFd);
+      rmSync(tableTmp, { force: true });
+      throw e;
+    })
+    .finally(() => checkpoint.close());
   // Nothing is written until the conversion has succeeded; each file appears whole (write, then rename).
   if (tableFd !== undefined) {
     closeSync(tableFd);

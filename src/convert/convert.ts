@@ -14,12 +14,15 @@ import {
 } from "../engine/pack.ts";
 import { INT8_WEIGHT_LEVELS, quantizeRows } from "../engine/quantize.ts";
 import { type RawTensor, encodeSafetensors, float32Bytes, parseSafetensors, toBFloat16, toFloat32 } from "../engine/safetensors.ts";
-import { memorySource } from "./byte-source.ts";
+import { createHash } from "node:crypto";
+import type { ByteSource } from "./byte-source.ts";
+import { ARC_SEQ_LEN, ARC_VOCAB } from "../tasks/arc/grid.ts";
 import { type RowStream, parseIdentifiers, writePuzzleTable } from "./puzzle-table.ts";
-import { readTorchCheckpoint } from "./torch-checkpoint.ts";
+import { type DeferredTensor, readTorchCheckpoint } from "./torch-checkpoint.ts";
 
 export interface ConvertOptions {
-  checkpoint: Uint8Array;
+  checkpoint: ByteSource; // read by range: an ARC checkpoint's 1.8 GB table is streamed, never held
+
   checkpointName: string;
   configYaml: string;
   configName: string;
@@ -72,18 +75,40 @@ function bad(message: string): never {
   throw new TrmError("bad_convert", message);
 }
 
-/** Reads the state dict and strips the wrappers torch.compile and ACTLossHead add ("_orig_mod.", "model."). */
-export function readStateDict(bytes: Uint8Array): { tensors: Map<string, RawTensor>; format: string } {
-  const isZip = bytes.length >= 4 && bytes[0] === 0x50 && bytes[1] === 0x4b;
-  const raw = isZip ? readTorchCheckpoint(memorySource(bytes)).tensors : parseSafetensors(bytes).tensors;
-  const tensors = new Map<string, RawTensor>();
-  for (const [key, t] of raw) {
-    const name = key.replace(/^_orig_mod\./, "").replace(/^model\./, "");
-    if (!name.startsWith("inner.")) bad(`state dict key ${key} is not a TinyRecursiveReasoningModel_ACTV1 parameter (expected .../inner.*)`);
-    if (tensors.has(name)) bad(`state dict has ${name} twice (under different prefixes)`);
-    tensors.set(name, t);
-  }
-  return { tensors, format: isZip ? "torch-zip" : "safetensors" };
+const stripWrappers = (key: string) => key.replace(/^_orig_mod\./, "").replace(/^model\./, "");
+
+/**
+ * Reads the state dict and strips the wrappers torch.compile and ACTLossHead
+ * add ("_orig_mod.", "model."). With `deferTable`, a torch checkpoint's
+ * puzzle embedding stays in the file, to be streamed row by row.
+ */
+export function readStateDict(source: ByteSource, { deferTable = false } = {}): { tensors: Map<string, RawTensor>; deferred: Map<string, DeferredTensor>; format: string } {
+  const magic = source.size >= 4 ? source.read(0, 2) : new Uint8Array(0);
+  const isZip = magic[0] === 0x50 && magic[1] === 0x4b;
+  const read = isZip
+    ? readTorchCheckpoint(source, { defer: (key) => deferTable && stripWrappers(key) === PUZZLE_TABLE_TENSOR })
+    : { tensors: parseSafetensors(source.read(0, source.size)).tensors, deferred: new Map<string, DeferredTensor>() };
+  const rename = <T>(raw: Map<string, T>, seen: Set<string>): Map<string, T> => {
+    const out = new Map<string, T>();
+    for (const [key, t] of raw) {
+      const name = stripWrappers(key);
+      if (!name.startsWith("inner.")) bad(`state dict key ${key} is not a TinyRecursiveReasoningModel_ACTV1 parameter (expected .../inner.*)`);
+      if (seen.has(name)) bad(`state dict has ${name} twice (under different prefixes)`);
+      seen.add(name);
+      out.set(name, t);
+    }
+    return out;
+  };
+  const seen = new Set<string>();
+  return { tensors: rename(read.tensors, seen), deferred: rename(read.deferred, seen), format: isZip ? "torch-zip" : "safetensors" };
+}
+
+/** sha256 of a whole source, 16 MiB at a time. */
+function sourceSha256(source: ByteSource): string {
+  const hash = createHash("sha256");
+  const CHUNK = 16 * 1024 * 1024;
+  for (let at = 0; at < source.size; at += CHUNK) hash.update(source.read(at, Math.min(CHUNK, source.size - at)));
+  return hash.digest("hex");
 }
 
 /** The arch section of all_config.yaml, with the official defaults and `${.field}` interpolations resolved. */
@@ -148,7 +173,7 @@ function inferTask(cfg: ModelConfig): TaskName {
 }
 
 export async function convert(opts: ConvertOptions): Promise<Converted> {
-  const { tensors, format } = readStateDict(opts.checkpoint);
+  const { tensors, deferred, format } = readStateDict(opts.checkpoint, { deferTable: opts.identifiersJson !== undefined });
   const { arch, extras } = readArch(opts.configYaml, opts.configName);
   const r = new Resolver();
 
@@ -164,7 +189,12 @@ export async function convert(opts: ConvertOptions): Promise<Converted> {
   r.offer("vocab_size", opts.vocabSize, "--vocab-size");
   r.offer("num_puzzle_identifiers", opts.numPuzzleIdentifiers, "--num-puzzle-identifiers");
   const identifiers = opts.identifiersJson === undefined ? undefined : parseIdentifiers(opts.identifiersJson, opts.identifiersName ?? "identifiers.json");
-  if (identifiers) r.offer("num_puzzle_identifiers", identifiers.length, opts.identifiersName ?? "identifiers.json");
+  if (identifiers) {
+    r.offer("num_puzzle_identifiers", identifiers.length, opts.identifiersName ?? "identifiers.json");
+    // identifiers name ARC augmentations: the official builder's 30x30 canvas and 12 tokens
+    r.offer("seq_len", ARC_SEQ_LEN, "the ARC encoding (--identifiers)");
+    r.offer("vocab_size", ARC_VOCAB, "the ARC encoding (--identifiers)");
+  }
   for (const f of ["seq_len", "vocab_size", "num_puzzle_identifiers"]) {
     r.offer(f, dataset[f], opts.datasetName ?? "dataset.json");
     r.offer(f, extras[f], opts.configName);
@@ -172,7 +202,7 @@ export async function convert(opts: ConvertOptions): Promise<Converted> {
 
   // What the tensors tell.
   const P = effectivePuzzleLen(arch);
-  const shape = (name: string) => tensors.get(name)?.shape;
+  const shape = (name: string) => (tensors.get(name) ?? deferred.get(name))?.shape;
   const embed = shape("inner.embed_tokens.embedding_weight");
   if (!embed || embed.length !== 2) bad("checkpoint has no 2-D inner.embed_tokens.embedding_weight");
   r.offer("vocab_size", embed[0], "the embed_tokens tensor");
@@ -198,9 +228,22 @@ export async function convert(opts: ConvertOptions): Promise<Converted> {
   if (mlpT) r.notes.push(`MLP-T width ${swigluWidth(P + config.seq_len, arch.expansion)} over ${P + config.seq_len} positions`);
 
   // Every tensor against the config (names, shapes), then the output dtype.
-  weightsFromTensors(config, (n) => tensors.get(n), [...tensors.keys()]);
   const external = identifiers !== undefined;
   if (external && arch.puzzle_emb_ndim === 0) bad(`--identifiers names puzzle-embedding rows, but this model has none (puzzle_emb_ndim 0)`);
+  const tableShape = [config.num_puzzle_identifiers, arch.puzzle_emb_ndim];
+  const tableRows: RowStream | undefined = !external
+    ? undefined
+    : deferred.has(PUZZLE_TABLE_TENSOR)
+      ? (perChunk, onChunk) => deferred.get(PUZZLE_TABLE_TENSOR)!.streamRows(perChunk, onChunk)
+      : tensors.has(PUZZLE_TABLE_TENSOR)
+        ? tensorRows(tensors.get(PUZZLE_TABLE_TENSOR)!)
+        : bad(`--identifiers names puzzle-embedding rows, but the checkpoint has no ${PUZZLE_TABLE_TENSOR}`);
+  const tableTensor = deferred.get(PUZZLE_TABLE_TENSOR) ?? tensors.get(PUZZLE_TABLE_TENSOR);
+  if (external && (tableTensor!.shape.length !== 2 || tableTensor!.shape.some((n, i) => n !== tableShape[i]))) {
+    bad(`tensor ${PUZZLE_TABLE_TENSOR} has shape [${tableTensor!.shape}], the config needs [${tableShape}]`);
+  }
+  const trunkNames = [...tensors.keys()].filter((n) => !(external && n === PUZZLE_TABLE_TENSOR));
+  weightsFromTensors(config, (n) => tensors.get(n), trunkNames, { puzzleTable: !external });
   const dtype = opts.dtype ?? "f32";
   const out: [string, RawTensor][] = expectedTensors(config, { puzzleTable: !external }).flatMap(({ name }): [string, RawTensor][] => {
     const t = tensors.get(name)!;
@@ -227,7 +270,7 @@ export async function convert(opts: ConvertOptions): Promise<Converted> {
   if (identifiers) {
     if (!opts.writeTable) bad("convert with identifiers needs a writeTable sink");
     const tableDtype = dtype === "bf16" ? "bf16" : "f32";
-    const table = writePuzzleTable(tensorRows(tensors.get(PUZZLE_TABLE_TENSOR)!), identifiers, arch.puzzle_emb_ndim, tableDtype, opts.writeTable);
+    const table = writePuzzleTable(tableRows!, identifiers, arch.puzzle_emb_ndim, tableDtype, opts.writeTable);
     const indexBytes = new TextEncoder().encode(JSON.stringify(table.index) + "\n");
     files.push([TASK_INDEX_FILE, indexBytes], [IDENTIFIERS_FILE, table.identifiersText]);
     puzzleTable = {
@@ -267,7 +310,7 @@ export async function convert(opts: ConvertOptions): Promise<Converted> {
     provenance: {
       source: basename(opts.checkpointName),
       source_format: format,
-      source_sha256: await sha256Hex(opts.checkpoint),
+      source_sha256: sourceSha256(opts.checkpoint),
       source_dtypes: sourceDtypes,
       config: basename(opts.configName),
       ...(opts.datasetName ? { dataset: basename(opts.datasetName) } : {}),

@@ -13,13 +13,14 @@ import { linearDtypeFor } from "../../src/solver.ts";
 import { type RawTensor, encodeSafetensors, float32Bytes, parseSafetensors, toBFloat16, toFloat32 } from "../../src/engine/safetensors.ts";
 import { TrmError } from "../../src/errors.ts";
 import { REPO, SHARED } from "./helpers.ts";
+import { memorySource } from "../../src/convert/byte-source.ts";
 
 const golden = join(SHARED, "golden/att_rope");
 const checkpoint = new Uint8Array(readFileSync(join(golden, "checkpoint.pt")));
 const configYaml = readFileSync(join(golden, "all_config.yaml"), "utf8");
 
 const convertGolden = (extra: Partial<Parameters<typeof convert>[0]> = {}) =>
-  convert({ checkpoint, checkpointName: "checkpoint.pt", configYaml, configName: "all_config.yaml", name: "t", converter: "test", ...extra });
+  convert({ checkpoint: memorySource(checkpoint), checkpointName: "checkpoint.pt", configYaml, configName: "all_config.yaml", name: "t", converter: "test", ...extra });
 
 function expectTrmError(fn: () => unknown, code: string, message: RegExp) {
   try {
@@ -141,8 +142,8 @@ describe("convert", () => {
 
   test("a safetensors state dict converts to the same pack as the torch checkpoint", async () => {
     const fromTorch = await convertGolden();
-    const tensors = [...readStateDict(checkpoint).tensors].map(([name, t]): [string, RawTensor] => [`_orig_mod.model.${name}`, t]);
-    const fromSafetensors = await convertGolden({ checkpoint: encodeSafetensors(tensors) });
+    const tensors = [...readStateDict(memorySource(checkpoint)).tensors].map(([name, t]): [string, RawTensor] => [`_orig_mod.model.${name}`, t]);
+    const fromSafetensors = await convertGolden({ checkpoint: memorySource(encodeSafetensors(tensors)) });
     expect(fromSafetensors.manifest.weights.sha256).toBe(fromTorch.manifest.weights.sha256);
     expect(fromSafetensors.manifest.provenance.source_format).toBe("safetensors");
   });
@@ -150,13 +151,13 @@ describe("convert", () => {
   test("bf16 H_init/L_init of an official bf16 run load exactly", async () => {
     const dir = join(REPO, "test/fixtures/parity/bf16_rope");
     const c = await convert({
-      checkpoint: new Uint8Array(readFileSync(join(dir, "checkpoint.pt"))), checkpointName: "checkpoint.pt",
+      checkpoint: memorySource(new Uint8Array(readFileSync(join(dir, "checkpoint.pt")))), checkpointName: "checkpoint.pt",
       configYaml: readFileSync(join(dir, "all_config.yaml"), "utf8"), configName: "all_config.yaml",
       datasetJson: readFileSync(join(dir, "dataset.json"), "utf8"), datasetName: "dataset.json", name: "bf16", converter: "test",
     });
     expect(c.manifest.provenance.source_dtypes).toEqual({ BF16: 2, F32: 13 });
     expect(c.manifest.arch.forward_dtype).toBe("bfloat16");
-    const raw = readStateDict(new Uint8Array(readFileSync(join(dir, "checkpoint.pt")))).tensors.get("inner.H_init")!;
+    const raw = readStateDict(memorySource(new Uint8Array(readFileSync(join(dir, "checkpoint.pt"))))).tensors.get("inner.H_init")!;
     expect(raw.dtype).toBe("BF16");
     const pack = await loadPack(c.manifest, c.safetensors);
     expect(Array.from(pack.weights.HInit)).toEqual(Array.from(toFloat32(raw)));
