@@ -130,7 +130,7 @@ if (token) console.log(`API_TOKEN is set in ${DEV_VARS}: this script sends it as
 await waitForWorker(auth);
 const body = JSON.stringify({ puzzle: EXAMPLE_PUZZLE });
 const authFlag = token ? ` -H 'authorization: Bearer ${token}'` : "";
-console.log(`\nTRM Worker is serving on ${BASE}. Example request:\n`);
+console.log(`\nTRM Worker is serving on ${BASE}. Open the playground page: ${BASE}/\nExample request:\n`);
 console.log(`  curl -s ${BASE}/v1/models/${EXAMPLE_MODEL}/solve -H 'content-type: application/json'${authFlag} -d '${body}'\n`);
 const res = await fetch(`${BASE}/v1/models/${EXAMPLE_MODEL}/solve`, { method: "POST", headers: { "content-type": "application/json", ...auth }, body });
 console.log(`It answered (HTTP ${res.status}):\n${JSON.stringify(await res.json(), null, 2)}\n`);

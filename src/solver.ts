@@ -2,6 +2,7 @@
 // `trm solve`. Between supervision steps it yields to the event loop, so
 // concurrent requests interleave step by step (each step is synchronous and
 // owns the network's scratch memory only while it runs).
+import { topProbabilities } from "./cells.ts";
 import { TrmError, preview } from "./errors.ts";
 import type { ModelConfig } from "./engine/config.ts";
 import type { Puzzle } from "./engine/inputs.ts";
@@ -49,15 +50,16 @@ export interface SolveOptions {
   budget?: number;
   /** Aborted (client gone): the work stops after the current supervision step. */
   signal?: AbortSignal;
+  detail?: "cells"; // also report each answer cell's top probability
   /** Awaited before each supervision step (the Worker's scheduler); by default a plain yield to the event loop. */
   turn?: () => Promise<void>;
 }
 
 /**
- * `max_steps`, `halt` and `budget_steps` from a request; max_steps may not exceed
+ * `max_steps`, `halt`, `budget_steps` and `detail` from a request; max_steps may not exceed
  * what the model was trained for, budget_steps not what the operator allows.
  */
-export function solveOptions(body: { max_steps?: unknown; halt?: unknown; budget_steps?: unknown }, config: ModelConfig, maxBudget?: number, status = 422): SolveOptions {
+export function solveOptions(body: { max_steps?: unknown; halt?: unknown; budget_steps?: unknown; detail?: unknown }, config: ModelConfig, maxBudget?: number, status = 422): SolveOptions {
   const limit = config.arch.halt_max_steps;
   const maxSteps = body.max_steps ?? limit;
   const isCount = (v: unknown, max: number): v is number => typeof v === "number" && Number.isInteger(v) && v >= 1 && v <= max;
@@ -70,7 +72,8 @@ export function solveOptions(body: { max_steps?: unknown; halt?: unknown; budget
   if (budget !== undefined && !isCount(budget, maxBudget ?? Number.MAX_SAFE_INTEGER)) {
     throw new TrmError("bad_budget", `budget_steps must be an integer from 1 to ${maxBudget ?? "2^53"}, got ${preview(body.budget_steps)}`, status);
   }
-  return { maxSteps, halt: halt as SolveHalt, budget };
+  if (body.detail !== undefined && body.detail !== "cells") throw new TrmError("bad_detail", `detail must be "cells", got ${preview(body.detail)}`, status);
+  return { maxSteps, halt: halt as SolveHalt, budget, ...(body.detail === "cells" ? { detail: "cells" as const } : {}) };
 }
 
 export interface EncodedPuzzle {
@@ -100,6 +103,7 @@ export interface Progress {
   confidence: number; // sigmoid(q_halt), mean over the puzzle's sequences
   halted: boolean; // the Q-head says halt, for every sequence of the puzzle
   stopped?: StopReason; // set once the puzzle computes no more
+  cells?: number[]; // with detail "cells": (sequences x seq_len) top probabilities, in sequence order
 }
 
 export interface Result extends Progress {
@@ -145,6 +149,7 @@ export async function solveEncoded(
         confidence: seqs.reduce((sum, s) => sum + sigmoid(s.qHalt), 0) / seqs.length,
         halted: seqs.every((s) => wantsHalt(config, s.qHalt, s.qContinue)),
         stopped: stopped[i],
+        ...(opts.detail === "cells" ? { cells: seqs.flatMap((s) => topProbabilities(s.logits, config.vocab_size)) } : {}),
       };
     });
   const check = () => {

@@ -76,9 +76,9 @@ async function convertCommand(argv: string[]): Promise<void> {
     throw new UsageError(`cannot read checkpoint ${checkpointPath}`);
   }
   const out = resolve(values.out);
-  await mkdir(out, { recursive: true });
-  // The puzzle table (ARC) streams to a temporary file while converting, renamed into place on success.
-  const tableTmp = join(out, `${TABLE_FILE}.${process.pid}.tmp`);
+  // The puzzle table (ARC) streams to a temporary file beside the output folder while converting,
+  // and moves into it on success; a failed conversion leaves nothing behind.
+  const tableTmp = `${out}.${TABLE_FILE}.${process.pid}.tmp`;
   let tableFd: number | undefined;
   const writeTable = (bytes: Uint8Array) => {
     tableFd ??= openSync(tableTmp, "w");
@@ -109,6 +109,7 @@ async function convertCommand(argv: string[]): Promise<void> {
     })
     .finally(() => checkpoint.close());
   // Nothing is written until the conversion has succeeded; each file appears whole (write, then rename).
+  await mkdir(out, { recursive: true });
   if (tableFd !== undefined) {
     closeSync(tableFd);
     await rename(tableTmp, join(out, TABLE_FILE));

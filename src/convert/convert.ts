@@ -13,12 +13,14 @@ import {
   storedDtype, weightsFromTensors,
 } from "../engine/pack.ts";
 import { INT8_WEIGHT_LEVELS, quantizeRows } from "../engine/quantize.ts";
-import { type RawTensor, encodeSafetensors, float32Bytes, parseSafetensors, toBFloat16, toFloat32 } from "../engine/safetensors.ts";
+import { type RawTensor, encodeSafetensors, float32Bytes, toBFloat16, toFloat32 } from "../engine/safetensors.ts";
 import { createHash } from "node:crypto";
 import type { ByteSource } from "./byte-source.ts";
+import type { DeferredTensor } from "./deferred.ts";
 import { ARC_SEQ_LEN, ARC_VOCAB } from "../tasks/arc/grid.ts";
 import { type RowStream, parseIdentifiers, writePuzzleTable } from "./puzzle-table.ts";
-import { type DeferredTensor, readTorchCheckpoint } from "./torch-checkpoint.ts";
+import { readSafetensors } from "./safetensors-source.ts";
+import { readTorchCheckpoint } from "./torch-checkpoint.ts";
 
 export interface ConvertOptions {
   checkpoint: ByteSource; // read by range: an ARC checkpoint's 1.8 GB table is streamed, never held
@@ -79,15 +81,14 @@ const stripWrappers = (key: string) => key.replace(/^_orig_mod\./, "").replace(/
 
 /**
  * Reads the state dict and strips the wrappers torch.compile and ACTLossHead
- * add ("_orig_mod.", "model."). With `deferTable`, a torch checkpoint's
+ * add ("_orig_mod.", "model."). With `deferTable`, the checkpoint's
  * puzzle embedding stays in the file, to be streamed row by row.
  */
 export function readStateDict(source: ByteSource, { deferTable = false } = {}): { tensors: Map<string, RawTensor>; deferred: Map<string, DeferredTensor>; format: string } {
   const magic = source.size >= 4 ? source.read(0, 2) : new Uint8Array(0);
   const isZip = magic[0] === 0x50 && magic[1] === 0x4b;
-  const read = isZip
-    ? readTorchCheckpoint(source, { defer: (key) => deferTable && stripWrappers(key) === PUZZLE_TABLE_TENSOR })
-    : { tensors: parseSafetensors(source.read(0, source.size)).tensors, deferred: new Map<string, DeferredTensor>() };
+  const defer = (key: string) => deferTable && stripWrappers(key) === PUZZLE_TABLE_TENSOR;
+  const read = isZip ? readTorchCheckpoint(source, { defer }) : readSafetensors(source, { defer });
   const rename = <T>(raw: Map<string, T>, seen: Set<string>): Map<string, T> => {
     const out = new Map<string, T>();
     for (const [key, t] of raw) {

@@ -9,35 +9,16 @@
 // read later, a chunk at a time, straight from the ByteSource.
 
 import { TrmError } from "../errors.ts";
-import { type RawTensor, type TensorDType, toFloat32 } from "../engine/safetensors.ts";
+import type { RawTensor, TensorDType } from "../engine/safetensors.ts";
 import type { ByteSource } from "./byte-source.ts";
+import { type DeferOptions, type DeferredTensor, deferredRows } from "./deferred.ts";
 import { unpickleTorch, type PickleValue, type StorageRef, type TensorRef } from "./pickle.ts";
 import { openStoredEntry, readZipDirectory, readZipEntry, type ZipEntry } from "./zip.ts";
-
-/** A tensor left in the file: its rows (along axis 0) are read on demand, in order. */
-export interface DeferredTensor {
-  /** As it would be read eagerly (float64 storages narrow to F32). */
-  readonly dtype: TensorDType;
-  readonly shape: readonly number[];
-  /**
-   * Reads the rows in order, `rowsPerChunk` at a time (the last chunk may be
-   * shorter), and hands each chunk to `onChunk` as float32, (rows, ...shape[1:])
-   * flattened. Memory stays at about one chunk. The storage's CRC32 is checked
-   * as the rows go by; a mismatch throws bad_zip after the last chunk, so the
-   * caller must not commit what it wrote until this returns.
-   */
-  streamRows(rowsPerChunk: number, onChunk: (firstRow: number, rows: Float32Array) => void): void;
-}
 
 export interface TorchCheckpoint {
   /** Every tensor not deferred, in state dict order. */
   tensors: Map<string, RawTensor>;
   deferred: Map<string, DeferredTensor>;
-}
-
-export interface ReadOptions {
-  /** Keys (as in the pickle) to leave in the file and return as DeferredTensor. */
-  defer?: (key: string) => boolean;
 }
 
 const PICKLE_NAME = "data.pkl";
@@ -185,23 +166,13 @@ function deferTensor(source: ByteSource, entry: ZipEntry, tensor: TensorRef, dty
   if (shape.length === 0) fail(`state dict entry "${key}" is a scalar; only a tensor with rows can be streamed`);
   if (!isContiguous(shape, stride)) fail(`state dict entry "${key}" (shape [${shape.join(", ")}], stride [${stride.join(", ")}]) is not C-contiguous, so its rows cannot be streamed from the file`);
   openStoredEntry(source, entry); // refuse a deflated or misplaced entry now, before any row is wanted
-  const rows = shape[0]!;
-  const rowBytes = (elementCount(shape, key) / Math.max(rows, 1)) * storage.itemSize;
   const start = storageOffset * storage.itemSize;
-  return {
-    dtype,
-    shape: [...shape],
-    streamRows(rowsPerChunk, onChunk) {
-      if (!Number.isSafeInteger(rowsPerChunk) || rowsPerChunk < 1) throw new RangeError(`rowsPerChunk must be a positive integer, got ${rowsPerChunk}`);
-      const reader = openStoredEntry(source, entry);
-      for (let first = 0; first < rows; first += rowsPerChunk) {
-        const count = Math.min(rowsPerChunk, rows - first);
-        const data = narrow(reader.read(start + first * rowBytes, count * rowBytes), storage);
-        onChunk(first, toFloat32({ dtype, shape: [count * (rowBytes / storage.itemSize)], data }));
-      }
-      reader.verifyCrc();
-    },
+  const open = () => {
+    // A fresh reader per pass: its CRC covers the whole storage, tensor or not.
+    const reader = openStoredEntry(source, entry);
+    return { read: (offset: number, length: number) => reader.read(start + offset, length), finish: () => reader.verifyCrc() };
   };
+  return deferredRows(dtype, shape, storage.itemSize, open, (bytes) => narrow(bytes, storage));
 }
 
 function describeValue(value: PickleValue): string {
@@ -216,7 +187,7 @@ function describeValue(value: PickleValue): string {
  * DeferredTensor. Throws TrmError (bad_zip, bad_pickle or bad_checkpoint) for
  * anything malformed or outside what a state dict of float tensors contains.
  */
-export function readTorchCheckpoint(source: ByteSource, options: ReadOptions = {}): TorchCheckpoint {
+export function readTorchCheckpoint(source: ByteSource, options: DeferOptions = {}): TorchCheckpoint {
   const byName = indexEntries(readZipDirectory(source));
   const folder = findArchiveFolder([...byName.keys()]);
   checkByteOrder(source, byName, folder);

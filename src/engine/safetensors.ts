@@ -28,27 +28,45 @@ export function numel(shape: readonly number[]): number {
   return shape.reduce((n, s) => n * s, 1);
 }
 
-export function parseSafetensors(bytes: Uint8Array): Safetensors {
-  if (bytes.byteLength < 8) bad(`file is ${bytes.byteLength} bytes, shorter than the 8-byte header length`);
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const headerLen = view.getBigUint64(0, true);
-  if (headerLen > BigInt(Math.min(MAX_HEADER, bytes.byteLength - 8))) {
-    bad(`header length ${headerLen} exceeds the file (${bytes.byteLength} bytes): truncated or not a safetensors file`);
+/** Where one tensor's bytes lie in the data section (after the header). */
+export interface TensorSpan {
+  dtype: TensorDType;
+  shape: number[];
+  begin: number;
+  end: number;
+}
+
+export interface SafetensorsLayout {
+  dataStart: number; // file offset of the data section: 8 + header length
+  spans: Map<string, TensorSpan>;
+  metadata: Record<string, string>;
+}
+
+/**
+ * Reads and checks the header of a `size`-byte file through `read` (which
+ * returns `length` bytes at `offset`), so a caller can then read only the
+ * tensors it wants, from memory or from a file larger than memory.
+ */
+export function readSafetensorsLayout(size: number, read: (offset: number, length: number) => Uint8Array): SafetensorsLayout {
+  if (size < 8) bad(`file is ${size} bytes, shorter than the 8-byte header length`);
+  const prefix = read(0, 8);
+  const headerLen = new DataView(prefix.buffer, prefix.byteOffset, 8).getBigUint64(0, true);
+  if (headerLen > BigInt(Math.min(MAX_HEADER, size - 8))) {
+    bad(`header length ${headerLen} exceeds the file (${size} bytes): truncated or not a safetensors file`);
   }
   const n = Number(headerLen);
   let header: unknown;
   try {
-    header = JSON.parse(new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(bytes.subarray(8, 8 + n)));
+    header = JSON.parse(new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(read(8, n)));
   } catch (e) {
     bad(`header is not valid UTF-8 JSON: ${(e as Error).message}`);
   }
   if (!header || typeof header !== "object" || Array.isArray(header)) bad("header is not a JSON object");
 
   const dataStart = 8 + n;
-  const dataLen = bytes.byteLength - dataStart;
-  const tensors = new Map<string, RawTensor>();
+  const dataLen = size - dataStart;
+  const spans = new Map<string, TensorSpan>();
   let metadata: Record<string, string> = {};
-  const spans: [number, number, string][] = [];
   for (const [name, entry] of Object.entries(header as Record<string, unknown>)) {
     if (name === "__metadata__") {
       if (!entry || typeof entry !== "object" || Array.isArray(entry) || !Object.values(entry).every((v) => typeof v === "string")) {
@@ -71,17 +89,24 @@ export function parseSafetensors(bytes: Uint8Array): Safetensors {
     if (end > dataLen) bad(`tensor ${name}: data_offsets [${begin}, ${end}] run past the data (${dataLen} bytes): truncated file`);
     const expected = numel(shape) * ITEM_SIZE[dtype];
     if (end - begin !== expected) bad(`tensor ${name}: ${end - begin} bytes for shape [${shape}] of ${dtype}, expected ${expected}`);
-    spans.push([begin, end, name]);
-    tensors.set(name, { dtype, shape, data: bytes.subarray(dataStart + begin, dataStart + end) });
+    spans.set(name, { dtype, shape, begin, end });
   }
   // The buffer must be covered exactly: no overlaps, no holes, nothing trailing.
-  spans.sort((x, y) => x[0] - y[0] || x[1] - y[1]);
+  const sorted = [...spans].sort(([, x], [, y]) => x.begin - y.begin || x.end - y.end);
   let cursor = 0;
-  for (const [begin, end, name] of spans) {
+  for (const [name, { begin, end }] of sorted) {
     if (begin !== cursor) bad(`tensor ${name} starts at ${begin}, expected ${cursor} (${begin < cursor ? "overlap" : "hole"} in the data)`);
     cursor = end;
   }
   if (cursor !== dataLen) bad(`data is ${dataLen} bytes but tensors cover ${cursor}: ${cursor < dataLen ? "trailing bytes" : "truncated"}`);
+  return { dataStart, spans, metadata };
+}
+
+/** Tensors are views into `bytes` (no copy). */
+export function parseSafetensors(bytes: Uint8Array): Safetensors {
+  const { dataStart, spans, metadata } = readSafetensorsLayout(bytes.byteLength, (offset, length) => bytes.subarray(offset, offset + length));
+  const tensors = new Map<string, RawTensor>();
+  for (const [name, { dtype, shape, begin, end }] of spans) tensors.set(name, { dtype, shape, data: bytes.subarray(dataStart + begin, dataStart + end) });
   return { tensors, metadata };
 }
 

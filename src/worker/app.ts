@@ -8,10 +8,11 @@ import { getModel, health, listModels, modelInfo } from "./models.ts";
 import { OPENAPI } from "./openapi.ts";
 import { Router } from "./router.ts";
 import { solveArc } from "./arc.ts";
+import { preflight, withCors } from "./cors.ts";
 import { solve } from "./solve.ts";
 
+// "/" is the playground page, served as static assets before the Worker runs (wrangler.toml [assets]).
 export const router: Router = new Router()
-  .get("/", () => json({ service: "trm-worker", openapi: "/openapi.json", endpoints: router.list() }))
   .get("/openapi.json", () => json(OPENAPI))
   .get("/v1/health", async ({ env, requestId }) => {
     const report = await health(env.MODELS);
@@ -42,6 +43,8 @@ export async function handle(request: Request, env: WorkerEnv, ctx: ExecutionCon
   const requestId = requestIdOf(request);
   let response: Response;
   try {
+    const early = preflight(request, env.CORS_ORIGINS); // a CORS preflight, answered before routing
+    if (early) return stamp(early, requestId);
     const url = new URL(request.url);
     const { handler, params } = router.resolve(request.method, url.pathname);
     const config = configOf(env);
@@ -50,11 +53,15 @@ export async function handle(request: Request, env: WorkerEnv, ctx: ExecutionCon
   } catch (e) {
     response = errorResponse(e, requestId);
   }
-  const headers = new Headers(response.headers);
-  headers.set("x-request-id", requestId);
   if (request.method === "HEAD") {
     await response.body?.cancel();
-    return new Response(null, { status: response.status, headers });
+    response = new Response(null, response);
   }
-  return new Response(response.body, { status: response.status, headers });
+  return stamp(withCors(request, response, env.CORS_ORIGINS), requestId);
+}
+
+function stamp(response: Response, requestId: string): Response {
+  const out = new Response(response.body, response);
+  out.headers.set("x-request-id", requestId);
+  return out;
 }

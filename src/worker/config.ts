@@ -13,6 +13,7 @@ export interface WorkerEnv {
   CPU_GFLOPS?: unknown;
   RATE_LIMIT?: unknown;
   RATE_LIMITER?: RateLimit;
+  CORS_ORIGINS?: string; // read by cors.ts: allowed browser origins, comma-separated, or "*"
   API_TOKEN?: string; // secret: when set, every /v1 request needs it as a bearer token
 }
 

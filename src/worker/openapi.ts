@@ -5,12 +5,13 @@
 const errorCodes = {
   400: ["malformed_json", "bad_request", "bad_encoding"],
   401: ["unauthorized"],
+  403: ["origin_not_allowed"],
   404: ["not_found", "model_not_found"],
   405: ["method_not_allowed"],
   406: ["not_acceptable"],
   413: ["body_too_large", "too_many_puzzles"],
   415: ["unsupported_media_type"],
-  422: ["bad_puzzle", "token_out_of_vocab", "bad_sequence_length", "puzzle_id_out_of_range", "bad_max_steps", "bad_halt", "bad_budget", "budget_exhausted", "bad_grid", "bad_augmentations", "bad_h_cycles", "unknown_task", "too_much_work"],
+  422: ["bad_puzzle", "token_out_of_vocab", "bad_sequence_length", "puzzle_id_out_of_range", "bad_max_steps", "bad_halt", "bad_budget", "budget_exhausted", "bad_detail", "bad_grid", "bad_augmentations", "bad_h_cycles", "unknown_task", "too_much_work"],
   429: ["rate_limited"],
   503: ["model_unavailable", "rows_unavailable", "misconfigured", "overloaded", "unhealthy"],
 } as const;
@@ -48,6 +49,7 @@ const result = {
     check,
     stopped: { enum: ["max_steps", "halted", "solved", "budget"], description: "why the puzzle stopped" },
     truncated: { type: "boolean", description: "the request's budget ran out first: the best answer so far" },
+    cells: { type: "array", items: { type: "number" }, description: 'with detail "cells": each answer cell\'s top probability, (sequences x seq_len)' },
     timings: {
       type: "object",
       required: ["compute_ms", "total_ms"],
@@ -60,6 +62,7 @@ const result = {
 const options = {
   max_steps: { type: "integer", minimum: 1, description: "up to the model's halt_max_steps (the default)" },
   halt: { enum: ["fixed", "adaptive", "checked"], default: "fixed" },
+  detail: { enum: ["cells"], description: "also report each answer cell's top probability (Sudoku, Maze, tokens)" },
   budget_steps: { type: "integer", minimum: 1, description: "supervision steps for the whole request, summed over its sequences; up to MAX_BUDGET_STEPS (the default)" },
 };
 
@@ -141,7 +144,6 @@ export const OPENAPI = {
         },
       },
     },
-    "/": { get: { summary: "the service and its routes", responses: { 200: jsonBody({ type: "object", required: ["service", "openapi", "endpoints"], properties: { service: { type: "string" }, openapi: { type: "string" }, endpoints: { type: "array", items: { type: "string" } } } }, "the routes") } } },
     "/openapi.json": { get: { summary: "this description", responses: { 200: jsonBody({ type: "object" }, "OpenAPI 3.1") } } },
   },
   components: {

@@ -24,7 +24,7 @@ export interface SolveRequest {
 /** The limits a solve request is held to (ARC's requests add their own, src/worker/arc.ts). */
 export type Limits = Pick<Config, "maxBodyBytes" | "maxPuzzles" | "maxBudgetSteps" | "maxQueue">;
 
-const PUZZLE_FIELDS = ["puzzle", "puzzles", "max_steps", "halt", "budget_steps"];
+const PUZZLE_FIELDS = ["puzzle", "puzzles", "max_steps", "halt", "budget_steps", "detail"];
 
 /**
  * {"puzzle"} or {"puzzles"} in the task's notation, with the common options;
@@ -34,7 +34,7 @@ function parseRequest(body: unknown, model: LoadedModel, config: Limits, batch: 
   if (!body || typeof body !== "object" || Array.isArray(body)) throw new TrmError("bad_request", 'the body must be a JSON object with "puzzle" or "puzzles"', 400);
   const b = body as Record<string, unknown>;
   const unknownKeys = Object.keys(b).filter((k) => !PUZZLE_FIELDS.includes(k));
-  if (unknownKeys.length) throw new TrmError("bad_request", `unknown field(s) ${unknownKeys.slice(0, 5).join(", ").slice(0, 200)}; expected puzzle or puzzles, max_steps, halt, budget_steps`, 400);
+  if (unknownKeys.length) throw new TrmError("bad_request", `unknown field(s) ${unknownKeys.slice(0, 5).join(", ").slice(0, 200)}; expected puzzle or puzzles, max_steps, halt, budget_steps, detail`, 400);
   if (!batch && "puzzles" in b) throw new TrmError("bad_request", 'an NDJSON line holds one {"puzzle": ...}', 400);
   if (("puzzle" in b) === ("puzzles" in b)) throw new TrmError("bad_request", 'give exactly one of "puzzle" and "puzzles"', 400);
   const single = "puzzle" in b;
@@ -60,6 +60,7 @@ function present(r: Progress | Result) {
     halted: r.halted,
     ...(r.answer.solved !== undefined ? { solved: r.answer.solved } : {}),
     ...(r.answer.check ? { check: r.answer.check } : {}),
+    ...(r.cells ? { cells: r.cells } : {}),
     ...("timings" in r ? { stopped: r.stopped, truncated: r.truncated, timings: r.timings } : r.stopped ? { stopped: r.stopped } : {}),
   };
 }

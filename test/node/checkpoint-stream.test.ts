@@ -1,14 +1,16 @@
 // The streaming side of the checkpoint reader: ByteSource over memory and
 // over a file, deferred tensors read row chunk by row chunk, and the promise
 // that a deferred table is never read before streamRows (and then once).
-import { copyFileSync, mkdtempSync, readFileSync, rmSync, truncateSync } from "node:fs";
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { type ByteSource, memorySource, openFileSource } from "../../src/convert/byte-source.ts";
-import { type DeferredTensor, readTorchCheckpoint } from "../../src/convert/torch-checkpoint.ts";
+import type { DeferredTensor } from "../../src/convert/deferred.ts";
+import { readTorchCheckpoint } from "../../src/convert/torch-checkpoint.ts";
 import { readZipDirectory } from "../../src/convert/zip.ts";
-import { toFloat32 } from "../../src/engine/safetensors.ts";
+import { readSafetensors } from "../../src/convert/safetensors-source.ts";
+import { type RawTensor, encodeSafetensors, float32Bytes, parseSafetensors, toBFloat16, toFloat32 } from "../../src/engine/safetensors.ts";
 import { TrmError } from "../../src/errors.ts";
 
 const GOLDEN = "/work/shared/golden/att_rope/checkpoint.pt";
@@ -217,3 +219,66 @@ describe("deferred tensors", () => {
     expect(outcomes.bad_zip).toBeGreaterThan(0);
   });
 });
+
+describe("safetensors over a ByteSource", () => {
+  const table = Float32Array.from({ length: 7 * 5 }, (_, i) => i * 0.25 - 3);
+  const cube = Float32Array.from({ length: 24 }, (_, i) => i - 11.5);
+  const half: RawTensor = { dtype: "F16", shape: [3], data: Uint8Array.of(0x00, 0x3c, 0x00, 0xb8, 0x00, 0x68) }; // 1, -0.5, 2048
+  const file = encodeSafetensors([
+    ["small", { dtype: "F32", shape: [2], data: float32Bytes(Float32Array.of(1, 2)) }],
+    ["table", { dtype: "F32", shape: [7, 5], data: float32Bytes(table) }],
+    ["cube", { dtype: "BF16", shape: [4, 2, 3], data: toBFloat16(cube) }],
+    ["half", half],
+  ], { note: "x" });
+
+  it("reads the small tensors as parseSafetensors does and streams the deferred ones from a file", () => {
+    const path = join(scratch, "model.safetensors");
+    writeFileSync(path, file);
+    const source = openFileSource(path);
+    try {
+      const { tensors, deferred, metadata } = readSafetensors(source, { defer: (name) => name !== "small" });
+      const parsed = parseSafetensors(file);
+      expect(metadata).toEqual(parsed.metadata);
+      expect([...tensors.keys()]).toEqual(["small"]);
+      expect(tensors.get("small")).toEqual(parsed.tensors.get("small"));
+      expect([...deferred.keys()]).toEqual(["table", "cube", "half"]);
+      expect(deferred.get("cube")).toMatchObject({ dtype: "BF16", shape: [4, 2, 3] });
+      const t = streamAll(deferred.get("table")!, 3);
+      expect(t.firstRows).toEqual([0, 3, 6]);
+      expect(t.values).toEqual([...table]);
+      expect(streamAll(deferred.get("cube")!, 3).values).toEqual([...cube]);
+      expect(streamAll(deferred.get("half")!, 2).values).toEqual([1, -0.5, 2048]);
+    } finally {
+      source.close();
+    }
+  });
+
+  it("reads no byte of a deferred tensor before it is streamed, and checks the header as parseSafetensors does", () => {
+    const { source, reads } = recorded(memorySource(file));
+    const { dataStart, spans } = parseSafetensorsSpans(file);
+    const { deferred } = readSafetensors(source, { defer: (name) => name === "table" });
+    const { begin, end } = spans.get("table")!;
+    expect(reads.filter(([offset, length]) => offset < dataStart + end && offset + length > dataStart + begin)).toEqual([]);
+    reads.length = 0;
+    deferred.get("table")!.streamRows(4, () => {});
+    expect(reads).toEqual([[dataStart + begin, 4 * 20], [dataStart + begin + 80, 3 * 20]]);
+
+    for (const cut of [5, file.length - 2]) {
+      let expected = "";
+      try {
+        parseSafetensors(file.subarray(0, cut));
+      } catch (error) {
+        expected = (error as Error).message;
+      }
+      expect(expected).not.toBe("");
+      expectTrmError(() => readSafetensors(memorySource(file.subarray(0, cut)), { defer: () => true }), "bad_safetensors", expected);
+    }
+  });
+});
+
+function parseSafetensorsSpans(file: Uint8Array) {
+  const dataStart = 8 + Number(new DataView(file.buffer, file.byteOffset).getBigUint64(0, true));
+  const header = JSON.parse(new TextDecoder().decode(file.subarray(8, dataStart))) as Record<string, { data_offsets: [number, number] }>;
+  const spans = new Map(Object.entries(header).filter(([name]) => name !== "__metadata__").map(([name, e]) => [name, { begin: e.data_offsets[0], end: e.data_offsets[1] }]));
+  return { dataStart, spans };
+}

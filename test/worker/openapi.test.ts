@@ -42,6 +42,8 @@ const ERROR_RECIPES: Record<string, () => Promise<Response>> = {
   bad_max_steps: () => solveJson({ puzzle: PUZZLE, max_steps: 0 }),
   bad_halt: () => solveJson({ puzzle: PUZZLE, halt: "never" }),
   bad_budget: () => solveJson({ puzzle: PUZZLE, budget_steps: 0 }),
+  bad_detail: () => solveJson({ puzzle: PUZZLE, detail: "everything" }),
+  origin_not_allowed: () => call(solvePath("sudoku-parity"), { method: "OPTIONS", headers: { origin: "https://elsewhere.example", "access-control-request-method": "POST" } }),
   budget_exhausted: () => callWith(withVars({ MAX_BUDGET_STEPS: 1 }), solvePath("sudoku-parity"), { method: "POST", headers: { "content-type": "application/x-ndjson" }, body: `${JSON.stringify({ puzzle: PUZZLE, max_steps: 1 })}\n${JSON.stringify({ puzzle: PUZZLE })}\n` }),
   rate_limited: async () => {
     for (let i = 0; i < 1000; i++) {
@@ -85,7 +87,6 @@ const ERROR_RECIPES: Record<string, () => Promise<Response>> = {
 
 /** Successful answers of each documented operation. */
 const OK_RECIPES: Record<string, () => Promise<Response>> = {
-  "GET /": () => call("/"),
   "GET /openapi.json": () => call("/openapi.json"),
   "GET /v1/health": () => call("/v1/health"),
   "GET /v1/models": () => call("/v1/models"),
