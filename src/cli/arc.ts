@@ -91,7 +91,7 @@ export async function arcCommand(argv: string[]): Promise<void> {
       throw new UsageError((e as Error).message);
     }
   })();
-  const halt = haltOption(values.halt);
+  const halt = haltOption(values.halt, ["fixed", "adaptive"] as const);
   const linear = linearOption(values.linear);
 
   const pack = await readPackDir(values.model);

@@ -10,8 +10,7 @@ import { parseArgs } from "node:util";
 import { writeFile } from "node:fs/promises";
 import { TrmError } from "../errors.ts";
 import { TASKS, type TaskName } from "../engine/config.ts";
-import { UsageError, haltOption, intOption, readText } from "./args.ts";
-import { progressBar } from "./eval.ts";
+import { UsageError, haltOption, intOption, progressBar, readText } from "./args.ts";
 import { parseLines } from "./solve.ts";
 
 const POLL_MS = 500;
@@ -106,19 +105,15 @@ async function submit(client: Client, values: Record<string, string | boolean | 
     process.stdout.write(JSON.stringify(job) + "\n");
     return;
   }
-  const tty = process.stderr.isTTY;
-  const started = performance.now();
+  const bar = progressBar("jobs", job.counts.total, arc ? "augmented inputs" : "puzzles");
   let s = job;
-  let shown = -1;
   for (;;) {
-    const finished = s.counts.done + s.counts.failed;
-    if (tty || finished !== shown) process.stderr.write(tty ? `\r${progressBar(finished, s.counts.total, started)}` : `trm jobs: ${progressBar(finished, s.counts.total, started)}\n`);
-    shown = finished;
+    bar.update(s.counts.done + s.counts.failed);
     if (s.state === "done" || s.state === "cancelled") break;
     await new Promise((r) => setTimeout(r, POLL_MS));
     s = await client.status(job.id);
   }
-  if (tty) process.stderr.write("\n");
+  bar.end();
   if (!arc || values.out) await output(await client.results(job.id), values.out as string | undefined);
   if (arc && s.state === "done") {
     if (values.submission) await writeFile(values.submission as string, await client.results(job.id, "submission"));

@@ -145,6 +145,13 @@ export async function loadPack(manifestJson: unknown, bytes: Uint8Array): Promis
     }
     return { dtype: "F32", shape: t.shape, data: float32Bytes(dequantizeRows(toFloat32(t), toFloat32(scale), t.shape.at(-1)!)) };
   }, [...tensors.keys()].filter((n) => !isScale(n)), { puzzleTable: !manifest.puzzle_table });
+  // A matching checksum proves these are the bytes that were converted, not that they are usable.
+  const arrays = [
+    ...Object.entries(weights).filter(([k]) => k !== "layers"),
+    ...weights.layers.flatMap((l, i) => Object.entries(l).map(([k, v]) => [`layers.${i}.${k}`, v])),
+  ] as [string, Float32Array | null][];
+  const nonFinite = arrays.find(([, w]) => w?.some((x) => !Number.isFinite(x)));
+  if (nonFinite) badPack(`weights ${nonFinite[0]} hold NaN or infinite values: the pack cannot give answers`);
   return { manifest, config, weights };
 }
 

@@ -41,7 +41,7 @@ describe("trm jobs", () => {
     const r = await trm(["jobs", "submit", "--url", url, "--model-name", "sudoku", "--task", "sudoku", "--input", input, "--out", out]);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toMatch(/submitted job [0-9a-f-]{36} \(30 puzzles\)/);
-    expect(r.stderr).toMatch(/\] 30\/30 puzzles/);
+    expect(r.stderr).toMatch(/trm jobs: \[#+\] 30\/30 puzzles/);
     expect(r.stderr).toMatch(/done: 30 done, 0 failed of 30 puzzles/);
     const lines = parse(readFileSync(out, "utf8"));
     const local = parse((await trm(["solve", "--model", pack, "--task", "sudoku", "--input", input])).stdout);

@@ -7,11 +7,11 @@
 import { createExecutionContext, createMessageBatch, env, evictDurableObject, getQueueResult, runInDurableObject } from "cloudflare:test";
 import { exports } from "cloudflare:workers";
 import { beforeAll, describe, expect, test } from "vitest";
-import worker, { type WorkerEnv } from "../../src/worker/index.ts";
+import worker from "../../src/worker/index.ts";
 import { planJob } from "../../src/worker/jobs/api.ts";
 import { backoffSeconds, jobStub, solveSlice } from "../../src/worker/jobs/consumer.ts";
 import type { JobState } from "../../src/worker/jobs/state.ts";
-import { type SliceMessage, arcKey, resultKey } from "../../src/worker/jobs/types.ts";
+import { type JobsEnv, type SliceMessage, arcKey, resultKey } from "../../src/worker/jobs/types.ts";
 import sudokuWeights from "../../weights/sudoku/model.safetensors";
 import sudokuManifest from "../../weights/sudoku/model.json";
 import mazeWeights from "../../weights/maze/model.safetensors";
@@ -22,7 +22,7 @@ import { generateMaze } from "../../src/generate/maze.ts";
 import { generateSudoku, sudokuString } from "../../src/generate/sudoku.ts";
 import { ARC_PACK, putPack, seedArcPack } from "./packs.ts";
 
-const E = env as unknown as WorkerEnv;
+const E = env as unknown as JobsEnv;
 const BASE = "http://trm.test";
 const DLQ = "trm-jobs-dlq";
 const PER_SLICE = 4; // JOB_SLICE_GFLOP 17 in vitest.workers.config.ts / 4.13 GFLOP per shipped-model Sudoku at 16 steps

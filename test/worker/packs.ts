@@ -1,5 +1,6 @@
 // Packs the Worker tests serve from the local R2 bucket: the two shipped
-// parity packs and a 5x5 maze pack converted from an official-code fixture.
+// parity packs (the sudoku one also as a tokens model) and a 5x5 maze pack
+// converted from an official-code fixture.
 import { env } from "cloudflare:test";
 import sudokuWeights from "../../weights/sudoku-parity/model.safetensors";
 import sudokuManifest from "../../weights/sudoku-parity/model.json";
@@ -10,6 +11,8 @@ import mazeManifest from "../fixtures/packs/maze-5x5/model.json";
 
 export const PACKS = {
   "sudoku-parity": { manifest: sudokuManifest, weights: sudokuWeights },
+  // The same weights as a tokens model, for the golden inputs (random tokens, not valid sudokus).
+  "sudoku-parity-tokens": { manifest: { ...sudokuManifest, task: "tokens" }, weights: sudokuWeights },
   "tokens-parity": { manifest: tokensManifest, weights: tokensWeights },
   "maze-5x5": { manifest: mazeManifest, weights: mazeWeights },
 };

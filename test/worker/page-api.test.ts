@@ -1,7 +1,7 @@
 // What the playground page needs from the API, useful to every client: the
 // opt-in per-cell confidence ("detail": "cells", checked against the official
 // logits) and CORS for browser apps on other origins (CORS_ORIGINS).
-import { env } from "cloudflare:test";
+import { createExecutionContext, env } from "cloudflare:test";
 import { exports } from "cloudflare:workers";
 import { beforeAll, describe, expect, test } from "vitest";
 import worker from "../../src/worker/index.ts";
@@ -38,7 +38,7 @@ function parseSse(body: string): { event: string; data: any }[] {
 function workerWith(corsOrigins: string): (request: Request) => Promise<Response> {
   type Args = Parameters<typeof worker.fetch>;
   const configured = { ...env, CORS_ORIGINS: corsOrigins } as unknown as Args[1];
-  return (request) => worker.fetch(request as Args[0], configured);
+  return (request) => worker.fetch(request as Args[0], configured, createExecutionContext());
 }
 
 beforeAll(seedPacks);

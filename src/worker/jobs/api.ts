@@ -11,11 +11,12 @@ import { manifestConfig } from "../../engine/pack.ts";
 import { encodePuzzles, solveOptions } from "../../solver.ts";
 import { codecFor } from "../../tasks/index.ts";
 import { json, parseJson, readBody } from "../http.ts";
-import { type WorkerEnv, positiveVar } from "../index.ts";
+
 import { readManifest } from "../models.ts";
 import { jobStub } from "./consumer.ts";
 import { planArc } from "./arc.ts";
-import { type JobMeta, MESSAGE_BYTES, type SliceMessage, type SliceOutcome, arcKey, resultKey } from "./types.ts";
+import { configOf } from "../config.ts";
+import { type JobMeta, type JobsEnv, MESSAGE_BYTES, type SliceMessage, type SliceOutcome, arcKey, jobVar, resultKey } from "./types.ts";
 
 // Queues limits: a sendBatch call up to 100 messages and 256 KB (a message: MESSAGE_BYTES).
 const BATCH_MESSAGES = 100;
@@ -30,18 +31,18 @@ interface JobLimits {
   sliceGflop: number;
 }
 
-function jobLimits(env: WorkerEnv): JobLimits {
+function jobLimits(env: JobsEnv): JobLimits {
   return {
-    maxBodyBytes: positiveVar(env, "MAX_BODY_BYTES"),
-    maxJobPuzzles: positiveVar(env, "MAX_JOB_PUZZLES"),
-    maxInputBytes: positiveVar(env, "MAX_JOB_INPUT_BYTES"),
-    sliceGflop: positiveVar(env, "JOB_SLICE_GFLOP"),
+    maxBodyBytes: configOf(env).maxBodyBytes,
+    maxJobPuzzles: jobVar(env, "MAX_JOB_PUZZLES"),
+    maxInputBytes: jobVar(env, "MAX_JOB_INPUT_BYTES"),
+    sliceGflop: jobVar(env, "JOB_SLICE_GFLOP"),
   };
 }
 
 const notFound = (id: string) => new TrmError("job_not_found", `no job with id ${JSON.stringify(id)}`, 404);
 
-export async function jobsRoute(request: Request, env: WorkerEnv, pathname: string): Promise<Response> {
+export async function jobsRoute(request: Request, env: JobsEnv, pathname: string): Promise<Response> {
   const match = /^\/v1\/jobs(?:\/([^/]+)(?:\/(results|submission|report))?)?\/?$/.exec(pathname);
   if (!match) throw new TrmError("not_found", `no route for ${pathname}`, 404);
   const [, id, part] = match;
@@ -70,7 +71,7 @@ export async function jobsRoute(request: Request, env: WorkerEnv, pathname: stri
 }
 
 /** The text of an input object in the jobs bucket. */
-async function readInput(env: WorkerEnv, key: string, limits: JobLimits): Promise<string> {
+async function readInput(env: JobsEnv, key: string, limits: JobLimits): Promise<string> {
   const object = await env.JOB_DATA.get(key);
   if (!object) throw new TrmError("input_not_found", `no object ${JSON.stringify(key)} in the jobs bucket`, 404);
   if (object.size > limits.maxInputBytes) {
@@ -98,7 +99,7 @@ function inputLines(text: string): unknown[] {
  * MESSAGE_BYTES of message. A puzzle bigger than the budget gets a slice of
  * its own. Nothing is stored or sent yet.
  */
-export async function planJob(env: WorkerEnv, body: unknown, limits = jobLimits(env)): Promise<{ meta: JobMeta; messages: SliceMessage[]; tasks?: unknown }> {
+export async function planJob(env: JobsEnv, body: unknown, limits = jobLimits(env)): Promise<{ meta: JobMeta; messages: SliceMessage[]; tasks?: unknown }> {
   if (!body || typeof body !== "object" || Array.isArray(body)) throw new TrmError("bad_request", 'the body must be a JSON object {"model", "puzzles" or "input", "options"}', 400);
   const b = body as Record<string, unknown>;
   const unknownKeys = Object.keys(b).filter((k) => !["model", "puzzles", "tasks", "input", "options"].includes(k));
@@ -155,7 +156,7 @@ export async function planJob(env: WorkerEnv, body: unknown, limits = jobLimits(
   return { meta, messages };
 }
 
-async function submit(request: Request, env: WorkerEnv, limits: JobLimits): Promise<Response> {
+async function submit(request: Request, env: JobsEnv, limits: JobLimits): Promise<Response> {
   const { meta, messages, tasks } = await planJob(env, parseJson(await readBody(request, limits.maxBodyBytes)), limits);
   if (tasks !== undefined) await env.JOB_DATA.put(arcKey(meta.id, "tasks.json"), JSON.stringify(tasks)); // what the vote scores against
   const job = jobStub(env, meta.id);
@@ -210,7 +211,7 @@ function view(meta: JobMeta, failures: SliceOutcome[]) {
 }
 
 /** An ARC job's submission.json or report.json, once its vote is written. */
-async function arcFile(env: WorkerEnv, id: string, file: "submission.json" | "report.json"): Promise<Response> {
+async function arcFile(env: JobsEnv, id: string, file: "submission.json" | "report.json"): Promise<Response> {
   const status = await jobStub(env, id).status();
   if (!status) throw notFound(id);
   if (!status.meta.arc) throw new TrmError("not_found", `job ${id} is not an ARC job: it has results, no ${file}`, 404);
@@ -221,7 +222,7 @@ async function arcFile(env: WorkerEnv, id: string, file: "submission.json" | "re
 }
 
 /** What is finished so far, in input order: each solved slice's lines from R2, an error line per puzzle of a failed slice. */
-async function resultsOf(env: WorkerEnv, id: string): Promise<Response> {
+async function resultsOf(env: JobsEnv, id: string): Promise<Response> {
   const job = jobStub(env, id);
   const status = await job.status();
   if (!status) throw notFound(id);

@@ -17,9 +17,9 @@ import { augmentationsOption, hCyclesOption, solveArcTask } from "../../tasks/ar
 import { parseTasksFile, resultJson, submissionJson } from "../../tasks/arc/tasks-file.ts";
 import { VoteBook, evaluate } from "../../tasks/arc/vote.ts";
 import { arcContext } from "../arc.ts";
-import type { WorkerEnv } from "../index.ts";
+
 import { getModel } from "../models.ts";
-import { type JobMeta, type JobOptions, MESSAGE_BYTES, type SliceMessage, arcKey, resultKey } from "./types.ts";
+import { type JobMeta, type JobOptions, type JobsEnv, MESSAGE_BYTES, type SliceMessage, arcKey, resultKey } from "./types.ts";
 
 /** One stored vote: a sequence's cropped prediction in the original frame and sigmoid(q_halt). */
 interface VoteLine {
@@ -34,7 +34,7 @@ interface VoteLine {
 
 /** The messages of an ARC job over `tasksJson` (checked here: unknown tasks are scored as unanswered, as `trm arc` does). */
 export async function planArc(
-  env: WorkerEnv, id: string, manifest: PackManifest, model: string, tasksJson: unknown, options: Record<string, unknown>, sliceGflop: number,
+  env: JobsEnv, id: string, manifest: PackManifest, model: string, tasksJson: unknown, options: Record<string, unknown>, sliceGflop: number,
 ): Promise<{ meta: JobMeta; messages: SliceMessage[] }> {
   const loaded = await getModel(env.MODELS, model);
   const ctx = await arcContext(env.MODELS, loaded);
@@ -44,7 +44,7 @@ export async function planArc(
   const tasks = parseTasksFile(tasksJson, "the tasks file");
   const known = tasks.filter((t) => Object.hasOwn(ctx.index.tasks, t.task));
   if (!known.length) throw new TrmError("unknown_task", `none of the ${tasks.length} tasks is in ${model}'s task index: TRM learns one puzzle embedding per task augmentation, so it can only solve tasks from its training data`, 422);
-  const jobOptions: JobOptions = { max_steps: maxSteps, halt, augmentations, ...(hCycles ? { h_cycles: hCycles } : {}) };
+  const jobOptions: JobOptions = { max_steps: maxSteps, halt: halt === "checked" ? "adaptive" : halt, augmentations, ...(hCycles ? { h_cycles: hCycles } : {}) };
   const messages: SliceMessage[] = [];
   let start = 0;
   for (const t of known) {
@@ -69,7 +69,7 @@ export async function planArc(
 }
 
 /** Solves one (task, augmentations) slice and writes its votes; returns the compute time in ms. */
-export async function solveArcSlice(env: WorkerEnv, m: SliceMessage): Promise<number> {
+export async function solveArcSlice(env: JobsEnv, m: SliceMessage): Promise<number> {
   const a = m.arc!;
   const model = await getModel(env.MODELS, m.model);
   const ctx = await arcContext(env.MODELS, model);
@@ -78,7 +78,7 @@ export async function solveArcSlice(env: WorkerEnv, m: SliceMessage): Promise<nu
   const rows = { ...all, names: all.names.slice(a.from, a.to), ids: all.ids.slice(a.from, a.to), rows: all.rows.subarray(a.from * dim, a.to * dim) };
   const tests = a.tests.map(gridOf);
   const t0 = performance.now();
-  const result = await solveArcTask(model.network, a.task, tests, rows, { augmentations: "all", maxSteps: m.options.max_steps, halt: m.options.halt, hCycles: m.options.h_cycles });
+  const result = await solveArcTask(model.network, a.task, tests, rows, { augmentations: "all", maxSteps: m.options.max_steps, halt: m.options.halt === "checked" ? "adaptive" : m.options.halt, hCycles: m.options.h_cycles });
   const cpuMs = performance.now() - t0;
   const lines = result.votes.map((v, i): VoteLine => ({
     index: m.start + i, task: a.task, test: i % tests.length, augmentation: rows.names[Math.floor(i / tests.length)],
@@ -97,7 +97,7 @@ function gridOf(rows: number[][]): Grid {
  * order, augmentations in index order), then evaluate(). Writing is
  * idempotent, so a vote redone after a crash writes the same files.
  */
-export async function voteArc(env: WorkerEnv, meta: JobMeta, slices: { slice: number; status: string }[]): Promise<void> {
+export async function voteArc(env: JobsEnv, meta: JobMeta, slices: { slice: number; status: string }[]): Promise<void> {
   const tasksObject = await env.JOB_DATA.get(arcKey(meta.id, "tasks.json"));
   if (!tasksObject) throw new Error(`job ${meta.id}: tasks.json is missing from R2`);
   const tasks = parseTasksFile(JSON.parse(await tasksObject.text()), "the tasks file");

@@ -9,19 +9,19 @@
 // marks the slice failed with the last attempt's reason.
 import { TrmError } from "../../errors.ts";
 import { encodePuzzles, solveEncoded } from "../../solver.ts";
-import { type WorkerEnv, positiveVar } from "../index.ts";
+
 import { getModel } from "../models.ts";
 import { present } from "../solve.ts";
 import { solveArcSlice, voteArc } from "./arc.ts";
-import { type JobError, type SliceMessage, messageCount, resultKey } from "./types.ts";
+import { type JobError, type JobsEnv, type SliceMessage, jobVar, messageCount, resultKey } from "./types.ts";
 
 const MAX_DELAY_S = 900;
 
-export const jobStub = (env: WorkerEnv, id: string) => env.JOB_STATE.get(env.JOB_STATE.idFromName(id));
+export const jobStub = (env: JobsEnv, id: string) => env.JOB_STATE.get(env.JOB_STATE.idFromName(id));
 
 /** Seconds before attempt `attempts + 1`: base, 2·base, 4·base, ... */
-export function backoffSeconds(env: WorkerEnv, attempts: number): number {
-  return Math.min(MAX_DELAY_S, positiveVar(env, "JOB_RETRY_DELAY_S") * 2 ** (attempts - 1));
+export function backoffSeconds(env: JobsEnv, attempts: number): number {
+  return Math.min(MAX_DELAY_S, jobVar(env, "JOB_RETRY_DELAY_S") * 2 ** (attempts - 1));
 }
 
 function describe(e: unknown): JobError {
@@ -31,11 +31,11 @@ function describe(e: unknown): JobError {
 }
 
 /** Solves one slice and writes its result lines (ARC: its votes); returns the compute time in ms. */
-export function solveSlice(env: WorkerEnv, m: SliceMessage): Promise<number> {
+export function solveSlice(env: JobsEnv, m: SliceMessage): Promise<number> {
   return m.arc ? solveArcSlice(env, m) : solvePuzzles(env, m);
 }
 
-async function solvePuzzles(env: WorkerEnv, m: SliceMessage): Promise<number> {
+async function solvePuzzles(env: JobsEnv, m: SliceMessage): Promise<number> {
   const model = await getModel(env.MODELS, m.model);
   const encoded = encodePuzzles(model, m.puzzles, (i) => `puzzle ${m.start + i}`);
   const t0 = performance.now();
@@ -46,7 +46,7 @@ async function solvePuzzles(env: WorkerEnv, m: SliceMessage): Promise<number> {
   return cpuMs;
 }
 
-async function work(env: WorkerEnv, m: SliceMessage, attempts: number): Promise<void> {
+async function work(env: JobsEnv, m: SliceMessage, attempts: number): Promise<void> {
   const job = jobStub(env, m.job);
   if ((await job.begin(m.slice)) === "work") {
     const cpuMs = await solveSlice(env, m);
@@ -56,7 +56,7 @@ async function work(env: WorkerEnv, m: SliceMessage, attempts: number): Promise<
 }
 
 /** ARC: the message that finds every slice in (or its redelivery, if that one died) writes the vote. */
-async function voteIfDone(env: WorkerEnv, id: string): Promise<void> {
+async function voteIfDone(env: JobsEnv, id: string): Promise<void> {
   const job = jobStub(env, id);
   if (!(await job.needsVote())) return;
   const status = await job.status();
@@ -64,7 +64,7 @@ async function voteIfDone(env: WorkerEnv, id: string): Promise<void> {
   await job.voted();
 }
 
-export async function consume(batch: MessageBatch<SliceMessage>, env: WorkerEnv): Promise<void> {
+export async function consume(batch: MessageBatch<SliceMessage>, env: JobsEnv): Promise<void> {
   if (!env.JOB_DEAD_LETTER_QUEUE) throw new TrmError("bad_configuration", "the Worker's JOB_DEAD_LETTER_QUEUE setting must name the jobs queue's dead_letter_queue", 503);
   const deadLetters = batch.queue === env.JOB_DEAD_LETTER_QUEUE;
   for (const msg of batch.messages) {

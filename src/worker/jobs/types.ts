@@ -1,11 +1,34 @@
 // What a batch job is made of: the message one consumer invocation works on,
 // the job's counts, and each slice's outcome. Shared by the producer
 // (api.ts), the consumer (consumer.ts) and the job's Durable Object (state.ts).
-import type { HaltMode } from "../../engine/recursion.ts";
+import { TrmError, preview } from "../../errors.ts";
+import type { SolveHalt } from "../../solver.ts";
+import type { WorkerEnv } from "../config.ts";
+import type { JobState } from "./state.ts";
+
+/** The Worker's environment with the job bindings and [vars] (wrangler.toml, jobs block). */
+export interface JobsEnv extends WorkerEnv {
+  JOB_QUEUE: Queue<SliceMessage>;
+  JOB_DATA: R2Bucket;
+  JOB_STATE: DurableObjectNamespace<JobState>;
+  MAX_JOB_PUZZLES?: unknown;
+  MAX_JOB_INPUT_BYTES?: unknown;
+  JOB_SLICE_GFLOP?: unknown;
+  JOB_RETRY_DELAY_S?: unknown;
+  JOB_DEAD_LETTER_QUEUE?: string;
+}
+
+/** A positive number from [vars]; missing or malformed is a configuration error (503), never "no limit". */
+export function jobVar(env: JobsEnv, name: "MAX_JOB_PUZZLES" | "MAX_JOB_INPUT_BYTES" | "JOB_SLICE_GFLOP" | "JOB_RETRY_DELAY_S"): number {
+  const raw = env[name];
+  const value = typeof raw === "number" ? raw : typeof raw === "string" && /^\s*\d+(\.\d+)?\s*$/.test(raw) ? Number(raw) : NaN;
+  if (!Number.isFinite(value) || value <= 0) throw new TrmError("misconfigured", `server configuration error: ${name} must be a number above 0, got ${preview(raw, 40)}`, 503);
+  return value;
+}
 
 export interface JobOptions {
   max_steps: number;
-  halt: HaltMode;
+  halt: SolveHalt;
   augmentations?: number | "all"; // ARC: the first N of each task's augmentations (index order), or all
   h_cycles?: number; // ARC: fewer high-level cycles than trained
 }
