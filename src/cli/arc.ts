@@ -10,16 +10,12 @@ import { Worker } from "node:worker_threads";
 import { readPackDir, readPackTaskIndex } from "../engine/node.ts";
 import { rowCount } from "../engine/puzzle-table.ts";
 import { linearDtypeFor } from "../solver.ts";
-import { parseGrid, toArray } from "../tasks/arc/grid.ts";
+import { toArray } from "../tasks/arc/grid.ts";
 import { augmentationsOption, hCyclesOption } from "../tasks/arc/solve.ts";
-import { type ArcTestInput, type Candidate, PASS_KS, evaluate } from "../tasks/arc/vote.ts";
+import { type Candidate, PASS_KS, evaluate } from "../tasks/arc/vote.ts";
+import { parseTasksFile, resultJson, submissionJson } from "../tasks/arc/tasks-file.ts";
 import { UsageError, haltOption, intOption, linearOption, readText } from "./args.ts";
 import { type ArcSettings, type TaskAnswer, type TaskWork, solveTasks } from "./arc-solve.ts";
-
-interface ArcTask {
-  task: string;
-  tests: ArcTestInput[];
-}
 
 function parseJsonFile(text: string, path: string): unknown {
   try {
@@ -27,44 +23,6 @@ function parseJsonFile(text: string, path: string): unknown {
   } catch (e) {
     throw new TrmError("bad_input_json", `${path} is not valid JSON: ${(e as Error).message}`);
   }
-}
-
-/** test_puzzles.json of the official builder, or an ARC challenges file (+ its solutions file). */
-export function parseTasksFile(json: unknown, path: string, solutions?: unknown): ArcTask[] {
-  if (!json || typeof json !== "object" || Array.isArray(json)) throw new TrmError("bad_input", `${path} must map task ids to {"train": [...], "test": [{"input": grid, "output"?: grid}]}`);
-  const sols = solutions as Record<string, unknown[]> | undefined;
-  const tasks = Object.entries(json as Record<string, { test?: unknown }>).map(([task, p]) => {
-    if (!p || !Array.isArray(p.test) || p.test.length === 0) throw new TrmError("bad_input", `${path}: task ${task} has no "test" list`);
-    const tests = (p.test as { input?: unknown; output?: unknown }[]).map((t, i): ArcTestInput => {
-      const output = t?.output ?? sols?.[task]?.[i];
-      return {
-        input: parseGrid(t?.input, `${task}.test[${i}].input`),
-        ...(output !== undefined ? { output: parseGrid(output, `${task}.test[${i}].output`) } : {}),
-      };
-    });
-    return { task, tests };
-  });
-  if (tasks.length === 0) throw new TrmError("bad_input", `${path} holds no tasks`);
-  return tasks;
-}
-
-/** Floats as Python's json.dump prints them (1.0, 0.25, 5e-05), so reports compare with the official result.json. */
-function pythonFloat(x: number): string {
-  if (Number.isInteger(x)) return x.toFixed(1);
-  if (Math.abs(x) < 1e-4) return x.toExponential().replace(/e([+-])(\d)$/, "e$10$2");
-  return String(x);
-}
-
-/** The official result dict: {"ARC/pass@1": ..., ...}, in json.dump's spacing. */
-export function resultJson(pass: Record<number, number>): string {
-  return `{${PASS_KS.map((k) => `"ARC/pass@${k}": ${pythonFloat(pass[k])}`).join(", ")}}`;
-}
-
-/** json.dump's spacing for the submission (", " and ": "), byte for byte like the evaluator's file. */
-export function submissionJson(submission: Record<string, Record<string, number[][]>[]>): string {
-  const grid = (g: number[][]) => `[${g.map((r) => `[${r.join(", ")}]`).join(", ")}]`;
-  const entry = (e: Record<string, number[][]>) => `{${Object.entries(e).map(([k, g]) => `"${k}": ${grid(g)}`).join(", ")}}`;
-  return `{${Object.entries(submission).map(([task, es]) => `${JSON.stringify(task)}: [${es.map(entry).join(", ")}]`).join(", ")}}`;
 }
 
 const TOP_CANDIDATES = 10;
@@ -133,7 +91,7 @@ export async function arcCommand(argv: string[]): Promise<void> {
       throw new UsageError((e as Error).message);
     }
   })();
-  const halt = haltOption(values.halt);
+  const halt = haltOption(values.halt, ["fixed", "adaptive"] as const);
   const linear = linearOption(values.linear);
 
   const pack = await readPackDir(values.model);

@@ -1,7 +1,8 @@
 // `trm eval`: a puzzle file through our engine with a fixed number of
 // supervision steps, scored after every step. Prints exact accuracy, cell
 // accuracy on the blanks, accuracy per step, and what adaptive halting
-// (stop at the first q_halt > 0) would have scored and cost.
+// (stop at the first q_halt > 0) and checked halting (stop at the first
+// answer that passes the task's check) would have scored and cost.
 import { writeFile } from "node:fs/promises";
 import { parseArgs } from "node:util";
 import { TrmError } from "../errors.ts";
@@ -13,7 +14,7 @@ import { type LinearDtype, WasmNetwork } from "../engine/wasm-network.ts";
 import { MAZE_CHARSET } from "../tasks/maze.ts";
 import { codecFor } from "../tasks/index.ts";
 import { linearDtypeFor } from "../solver.ts";
-import { UsageError, intOption, linearOption, readText } from "./args.ts";
+import { UsageError, intOption, linearOption, progressBar, readText } from "./args.ts";
 
 // The token of a cell the model must fill in: a sudoku blank ("0" → 1), an open maze cell (" " → 2).
 const BLANK_TOKEN = { sudoku: 1, maze: MAZE_CHARSET.indexOf(" ") + 1 } as const;
@@ -41,14 +42,6 @@ export function parsePuzzleFile(text: string, name: string): Item[] {
   return lines.map((puzzle) => ({ puzzle }));
 }
 
-function progressBar(done: number, total: number, started: number): string {
-  const width = 30;
-  const filled = Math.round((width * done) / total);
-  const elapsed = (performance.now() - started) / 1000;
-  const eta = done > 0 ? (elapsed * (total - done)) / done : 0;
-  return `[${"#".repeat(filled)}${" ".repeat(width - filled)}] ${done}/${total} puzzles  ${elapsed.toFixed(1)} s  eta ${eta.toFixed(0)} s`;
-}
-
 export interface EvalReport {
   model: string;
   task: EvalTask;
@@ -59,14 +52,15 @@ export interface EvalReport {
   exact: number; // after the last step
   cell_accuracy_blanks: number; // after the last step, over cells blank in the input (needs answers)
   per_step: number[]; // exact accuracy after step 1..steps
-  adaptive: { exact: number; avg_steps: number };
+  adaptive: { exact: number; avg_steps: number }; // stop at the first q_halt > 0
+  checked: { exact: number; avg_steps: number }; // stop at the first answer that passes the task's check
   scored_by: "answers" | "validity";
   seconds: number;
 }
 
 export async function evaluate(
   dir: string, task: EvalTask, inputName: string, items: Item[], steps: number | undefined, linear: LinearDtype | undefined,
-  onProgress: (done: number, started: number) => void,
+  onProgress: (done: number) => void,
 ): Promise<EvalReport> {
   const pack = await readPackDir(dir);
   if (pack.manifest.task !== task) throw new TrmError("task_mismatch", `--task ${task} but the model in ${dir} is a ${pack.manifest.task} model`);
@@ -88,17 +82,26 @@ export async function evaluate(
   const perStep = new Array<number>(maxSteps).fill(0);
   let adaptiveRight = 0;
   let adaptiveSteps = 0;
+  let checkedRight = 0;
+  let checkedSteps = 0;
   let blanks = 0;
   let blanksRight = 0;
   const started = performance.now();
   for (let b = 0; b < encoded.length; b += BATCH) {
     const chunk = encoded.slice(b, b + BATCH);
     const decided = new Array<boolean>(chunk.length).fill(false);
+    const checked = new Array<boolean>(chunk.length).fill(false);
     for (const report of recurse(net, chunk.map((c) => c.seq as Puzzle), maxSteps, "fixed")) {
       report.sequences.forEach((s, i) => {
         const { seq, context, label } = chunk[i];
-        const right = label ? s.preds.every((t, k) => t === label[k]) : codec.decode([s], context, config).check?.valid === true;
+        const solved = codec.decode([s], context, config).solved === true;
+        const right = label ? s.preds.every((t, k) => t === label[k]) : solved;
         if (right) perStep[report.step - 1]++;
+        if (!checked[i] && (solved || report.step === maxSteps)) {
+          checked[i] = true;
+          checkedSteps += report.step;
+          if (right) checkedRight++;
+        }
         if (!decided[i] && (s.qHalt > 0 || report.step === maxSteps)) {
           decided[i] = true;
           adaptiveSteps += report.step;
@@ -113,7 +116,7 @@ export async function evaluate(
         }
       });
     }
-    onProgress(Math.min(b + BATCH, encoded.length), started);
+    onProgress(Math.min(b + BATCH, encoded.length));
   }
   const n = encoded.length;
   const round = (x: number) => Math.round(x * 1e4) / 1e4;
@@ -128,6 +131,7 @@ export async function evaluate(
     cell_accuracy_blanks: withAnswers ? round(blanksRight / blanks) : NaN,
     per_step: perStep.map((c) => round(c / n)),
     adaptive: { exact: round(adaptiveRight / n), avg_steps: round(adaptiveSteps / n) },
+    checked: { exact: round(checkedRight / n), avg_steps: round(checkedSteps / n) },
     scored_by: withAnswers ? "answers" : "validity",
     seconds: round((performance.now() - started) / 1000),
   };
@@ -153,18 +157,17 @@ export async function evalCommand(argv: string[]): Promise<void> {
   const limit = intOption(values.limit, "limit");
   if (limit !== undefined) items = items.slice(0, limit);
   if (items.length === 0) throw new TrmError("bad_input", `${values.input} holds no puzzles`);
-  const tty = process.stderr.isTTY;
   const linear = linearOption(values.linear);
-  const report = await evaluate(values.model, values.task, values.input, items, intOption(values.steps, "steps"), linear, (done, started) => {
-    process.stderr.write(tty ? `\r${progressBar(done, items.length, started)}` : `trm eval: ${progressBar(done, items.length, started)}\n`);
-  });
-  if (tty) process.stderr.write("\n");
+  const bar = progressBar("eval", items.length, "puzzles");
+  const report = await evaluate(values.model, values.task, values.input, items, intOption(values.steps, "steps"), linear, bar.update);
+  bar.end();
   const pct = (x: number) => `${(100 * x).toFixed(1)} %`;
   const lines = [
     `model ${report.model} on ${report.input}: ${report.puzzles} puzzles, ${report.steps} fixed steps, ${report.linear} linear layers (${report.seconds} s), scored by ${report.scored_by}`,
     `exact accuracy            ${pct(report.exact)}`,
     ...(report.scored_by === "answers" ? [`cell accuracy on blanks   ${pct(report.cell_accuracy_blanks)}`] : []),
     `adaptive halting          ${pct(report.adaptive.exact)} exact, ${report.adaptive.avg_steps.toFixed(2)} steps on average`,
+    `checked halting           ${pct(report.checked.exact)} exact, ${report.checked.avg_steps.toFixed(2)} steps on average`,
     `exact accuracy per step   ${report.per_step.map((a, i) => `${i + 1}:${pct(a)}`).join("  ")}`,
   ];
   process.stdout.write(lines.join("\n") + "\n");

@@ -28,7 +28,7 @@ export async function generateCommand(argv: string[]): Promise<void> {
       seed: { type: "string", default: "1" },
       out: { type: "string" },
       clues: { type: "string" },
-      side: { type: "string", default: "11" },
+      side: { type: "string", default: "9" }, // the shipped maze model's size (weights/maze)
       "min-path": { type: "string" },
       loops: { type: "string" },
     },

@@ -19,6 +19,7 @@ import { UsageError, haltOption, intOption, linearOption, readText } from "./arg
 import { arcCommand } from "./arc.ts";
 import { evalCommand } from "./eval.ts";
 import { generateCommand } from "./generate.ts";
+import { jobsCommand } from "./jobs.ts";
 import { solveCommand } from "./solve.ts";
 
 const VERSION = "0.1.0";
@@ -27,17 +28,22 @@ const USAGE = `usage:
   trm convert <checkpoint> --config all_config.yaml [--dataset dataset.json] [--identifiers identifiers.json] [--seq-len N]
               [--vocab-size N] [--num-puzzle-identifiers N] [--dtype f32|bf16|int8] [--task NAME] [--name NAME] --out <dir>
   trm run --model <dir> --input <file.json> [--steps N] [--halt fixed|adaptive] [--logits] [--engine wasm|reference] [--linear f32|int8]
-  trm solve --model <dir> --task sudoku|maze|tokens --input <file> [--steps N] [--halt fixed|adaptive] [--linear f32|int8]
-  trm solve --url <worker url> --model-name <name> --task ... --input <file> [--steps N] [--halt ...]
+  trm solve --model <dir> --task sudoku|maze|tokens --input <file> [--steps N] [--halt fixed|adaptive|checked] [--linear f32|int8]
+  trm solve --url <worker url> --model-name <name> --task ... --input <file> [--steps N] [--halt ...] [--token T]
   trm eval --model <dir> --task sudoku|maze --input <file.csv|file.txt> [--steps N] [--limit N] [--linear f32|int8] [--json out.json]
   trm arc --model <dir> --tasks test_puzzles.json [--solutions file] [--augmentations N|all] [--steps N] [--halt fixed|adaptive]
           [--h-cycles N] [--linear f32|int8] [--threads N] --submission <file> [--json report.json]
+  trm jobs submit --url <worker url> --model-name <name> --task ... --input <file> [--steps N] [--halt ...] [--out results.ndjson] [--no-wait]
+  trm jobs submit --url <worker url> --model-name <name> --task arc --input test_puzzles.json [--augmentations N|all] [--h-cycles N]
+                  [--steps N] --submission <file> [--json report.json] [--out votes.ndjson] [--no-wait]
+  trm jobs status|results|cancel <job id> --url <worker url> [--out results.ndjson]
   trm generate sudoku --count N [--clues N|MIN-MAX] [--seed S] [--out file.csv]
-  trm generate maze --count N [--side 11] [--min-path N] [--loops N] [--seed S] [--out file.csv]
+  trm generate maze --count N [--side 9] [--min-path N] [--loops N] [--seed S] [--out file.csv]
 
 --dtype int8 stores the blocks' linear weights as int8 with a scale per output channel (about 1/4 of f32);
 such a pack runs its linear layers on the int8 kernels. --linear f32|int8 overrides that when running:
-int8 quantises each row of activations to 7 bits on the fly; attention, norms and the heads stay float32.`;
+int8 quantises each row of activations to 7 bits on the fly; attention, norms and the heads stay float32.
+--token defaults to $TRM_API_TOKEN. Exit status: 0 done, 1 bad input (the message names it), 2 usage mistake.`;
 
 async function writeWhole(path: string, data: Uint8Array | string): Promise<void> {
   const tmp = `${path}.${process.pid}.tmp`;
@@ -138,7 +144,7 @@ async function runCommand(argv: string[]): Promise<void> {
   if (!values.model) throw new UsageError("run needs --model <dir>");
   if (!values.input) throw new UsageError("run needs --input <file.json>");
   if (values.engine !== "wasm" && values.engine !== "reference") throw new UsageError(`--engine must be wasm or reference, got ${values.engine}`);
-  const halt = haltOption(values.halt);
+  const halt = haltOption(values.halt, ["fixed", "adaptive"] as const);
   const linear = linearOption(values.linear);
   if (linear && values.engine !== "wasm") throw new UsageError("--linear applies to --engine wasm (the reference computes in float32/float64)");
   const pack = await readPackDir(values.model);
@@ -196,15 +202,18 @@ async function main(argv: string[]): Promise<void> {
       return arcCommand(rest);
     case "generate":
       return generateCommand(rest);
+    case "jobs":
+      return jobsCommand(rest);
     case "--version":
       process.stdout.write(`trm-worker ${VERSION}\n`);
       return;
-    case undefined:
     case "help":
     case "--help":
     case "-h":
       process.stdout.write(USAGE + "\n");
       return;
+    case undefined:
+      throw new UsageError("a command is needed", true);
     default:
       throw new UsageError(`unknown command ${JSON.stringify(command)}`);
   }
@@ -218,7 +227,7 @@ process.stdout.on("error", (e: NodeJS.ErrnoException) => {
 
 main(process.argv.slice(2)).catch((e: unknown) => {
   if (e instanceof UsageError || (e instanceof TypeError && (e as { code?: string }).code?.startsWith("ERR_PARSE_ARGS"))) {
-    process.stderr.write(`trm: ${e.message}\n${USAGE}\n`);
+    process.stderr.write(`trm: ${e.message}\n${e instanceof UsageError && e.showUsage ? USAGE : "npx trm --help shows the usage"}\n`);
     process.exitCode = 2;
   } else if (e instanceof TrmError) {
     process.stderr.write(`trm: error (${e.code}): ${e.message}\n`);

@@ -4,10 +4,9 @@ import { parseArgs } from "node:util";
 import { TrmError } from "../errors.ts";
 import { TASKS, type TaskName } from "../engine/config.ts";
 import { nodeKernelModule, readPackDir } from "../engine/node.ts";
-import type { HaltMode } from "../engine/recursion.ts";
 import type { LinearDtype } from "../engine/wasm-network.ts";
-import { UsageError, haltOption, intOption, linearOption, readText } from "./args.ts";
-import { type EncodedPuzzle, type Result, createModel, encodePuzzles, solveEncoded, solveOptions } from "../solver.ts";
+import { UsageError, haltOption, intOption, linearOption, progressBar, readText } from "./args.ts";
+import { type EncodedPuzzle, type Result, type SolveHalt, createModel, encodePuzzles, solveEncoded, solveOptions } from "../solver.ts";
 
 const BATCH = 16; // puzzles per in-process batch: output and progress come after each
 const REQUEST_LINES = 64; // lines per request to a Worker (its default MAX_PUZZLES)
@@ -22,11 +21,9 @@ interface Line {
 }
 
 const print = (line: Line) => process.stdout.write(JSON.stringify(line) + "\n");
-const progress = (done: number, total: number, started: number) =>
-  process.stderr.write(`trm solve: ${done}/${total} puzzles, ${((performance.now() - started) / 1000).toFixed(1)} s\n`);
 
 /** One puzzle per non-empty line; the tokens task takes JSON lines, the others their plain notation. */
-function parseLines(text: string, task: TaskName): { index: number; puzzle: unknown; error?: Line["error"] }[] {
+export function parseLines(text: string, task: TaskName): { index: number; puzzle: unknown; error?: Line["error"] }[] {
   return text.split("\n").map((l) => l.trim()).filter(Boolean).map((l, index) => {
     if (task !== "tokens") return { index, puzzle: l };
     try {
@@ -43,13 +40,13 @@ function resultLine(index: number, r: Pick<Result, "answer" | "step" | "confiden
 }
 
 async function solveLocally(
-  dir: string, task: TaskName, lines: ReturnType<typeof parseLines>, steps: number | undefined, halt: HaltMode, linear: LinearDtype | undefined,
+  dir: string, task: TaskName, lines: ReturnType<typeof parseLines>, steps: number | undefined, halt: SolveHalt, linear: LinearDtype | undefined,
 ) {
   const pack = await readPackDir(dir);
   if (pack.manifest.task !== task) throw new TrmError("task_mismatch", `--task ${task} but the model in ${dir} is a ${pack.manifest.task} model`);
   const model = createModel(pack.manifest.name, nodeKernelModule(), pack, linear);
   const opts = solveOptions({ max_steps: steps, halt }, model.config);
-  const started = performance.now();
+  const bar = progressBar("solve", lines.length, "puzzles");
   for (let b = 0; b < lines.length; b += BATCH) {
     const batch = lines.slice(b, b + BATCH);
     const good: { index: number; encoded: EncodedPuzzle }[] = [];
@@ -71,30 +68,36 @@ async function solveLocally(
       results.forEach((r, i) => out.set(good[i].index, resultLine(good[i].index, r)));
     }
     batch.forEach((l) => print(out.get(l.index)!));
-    progress(Math.min(b + BATCH, lines.length), lines.length, started);
+    bar.update(Math.min(b + BATCH, lines.length));
   }
+  bar.end();
 }
 
-async function solveRemotely(url: string, name: string, token: string | undefined, lines: ReturnType<typeof parseLines>, steps: number | undefined, halt: HaltMode) {
-  const endpoint = `${url.replace(/\/+$/, "")}/v1/models/${encodeURIComponent(name)}/solve`;
-  const started = performance.now();
+/** The Worker's answer as an error naming the endpoint, or the error of an unreachable Worker. */
+async function workerFetch(endpoint: string, init: RequestInit): Promise<Response> {
+  let res: Response;
+  try {
+    res = await fetch(endpoint, init);
+  } catch (e) {
+    throw new TrmError("worker_unreachable", `cannot reach ${endpoint}: ${(e as Error).message}`);
+  }
+  if (!res.ok) {
+    const err = (await res.json().catch(() => null)) as { error?: { code: string; message: string } } | null;
+    throw new TrmError(err?.error?.code ?? "worker_error", `${endpoint} answered HTTP ${res.status}: ${err?.error?.message ?? res.statusText}`);
+  }
+  return res;
+}
+
+async function solveRemotely(url: string, name: string, task: TaskName, token: string | undefined, lines: ReturnType<typeof parseLines>, steps: number | undefined, halt: SolveHalt) {
+  const model = `${url.replace(/\/+$/, "")}/v1/models/${encodeURIComponent(name)}`;
+  const auth: Record<string, string> = token ? { authorization: `Bearer ${token}` } : {};
+  const served = ((await (await workerFetch(model, { headers: auth })).json()) as { task?: string }).task;
+  if (served !== task) throw new TrmError("task_mismatch", `--task ${task} but ${model} is a ${served} model`);
+  const bar = progressBar("solve", lines.length, "puzzles");
   for (let b = 0; b < lines.length; b += REQUEST_LINES) {
     const chunk = lines.slice(b, b + REQUEST_LINES);
     const body = chunk.map((l) => (l.error ? "{}" : JSON.stringify({ puzzle: l.puzzle, halt, ...(steps ? { max_steps: steps } : {}) }))).join("\n") + "\n";
-    let res: Response;
-    try {
-      res = await fetch(endpoint, {
-        method: "POST",
-        headers: { "content-type": "application/x-ndjson", ...(token ? { authorization: `Bearer ${token}` } : {}) },
-        body,
-      });
-    } catch (e) {
-      throw new TrmError("worker_unreachable", `cannot reach ${endpoint}: ${(e as Error).message}`);
-    }
-    if (!res.ok) {
-      const err = (await res.json().catch(() => null)) as { error?: { code: string; message: string } } | null;
-      throw new TrmError(err?.error?.code ?? "worker_error", `${endpoint} answered HTTP ${res.status}: ${err?.error?.message ?? res.statusText}`);
-    }
+    const res = await workerFetch(`${model}/solve`, { method: "POST", headers: { "content-type": "application/x-ndjson", ...auth }, body });
     let buffered = "";
     const emit = (text: string) => {
       const o = JSON.parse(text) as { line: number; result?: { solution: unknown; steps: number; confidence: number; check?: { valid?: boolean } }; error?: Line["error"] };
@@ -103,7 +106,7 @@ async function solveRemotely(url: string, name: string, token: string | undefine
       if (o.error) return print({ index: l.index, error: o.error });
       const r = o.result!;
       print({ index: l.index, solution: r.solution, steps: r.steps, confidence: r.confidence, valid: r.check?.valid ?? null });
-      progress(l.index + 1, lines.length, started);
+      bar.update(l.index + 1);
     };
     const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
     for (let r = await reader.read(); !r.done; r = await reader.read()) {
@@ -114,6 +117,7 @@ async function solveRemotely(url: string, name: string, token: string | undefine
     }
     if (buffered.trim()) emit(buffered);
   }
+  bar.end();
 }
 
 export async function solveCommand(argv: string[]): Promise<void> {
@@ -142,7 +146,7 @@ export async function solveCommand(argv: string[]): Promise<void> {
   const steps = intOption(values.steps, "steps");
   const halt = haltOption(values.halt);
   const lines = parseLines(await readText(values.input, "input"), task);
-  if (lines.length === 0) throw usage(`${values.input} has no puzzles`);
+  if (lines.length === 0) throw new TrmError("bad_input", `${values.input} has no puzzles`);
   if (values.model) await solveLocally(values.model, task, lines, steps, halt, linear);
-  else await solveRemotely(values.url!, values["model-name"]!, values.token ?? process.env.TRM_API_TOKEN, lines, steps, halt);
+  else await solveRemotely(values.url!, values["model-name"]!, task, values.token ?? process.env.TRM_API_TOKEN, lines, steps, halt);
 }

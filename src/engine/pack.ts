@@ -171,6 +171,16 @@ export async function loadPack(manifestJson: unknown, bytes: Uint8Array): Promis
     }
     return { dtype: "F32", shape: t.shape, data: float32Bytes(dequantizeRows(toFloat32(t), toFloat32(scale), t.shape.at(-1)!)) };
   }, [...tensors.keys()].filter((n) => !isScale(n)), { puzzleTable: !manifest.puzzle_table });
+  // A matching checksum proves these are the bytes that were converted, not that they are usable.
+  const levels = (["L", "H"] as const).filter((l) => l === "L" || weights.levels.H !== weights.levels.L);
+  const arrays = [
+    ...Object.entries(weights).filter(([k]) => k !== "levels"),
+    ...levels.flatMap((level) => weights.levels[level].flatMap((l, i) => Object.entries(l).map(([k, v]) => [`${level}_level.${i}.${k}`, v]))),
+  ] as [string, Matrix | null][];
+  // bf16 bits are non-finite when their exponent is all ones (checked without widening)
+  const finite = (m: Matrix) => (m instanceof Float32Array ? m.every(Number.isFinite) : m.every((b) => (b & 0x7f80) !== 0x7f80));
+  const nonFinite = arrays.find(([, w]) => w && !finite(w));
+  if (nonFinite) badPack(`weights ${nonFinite[0]} hold NaN or infinite values: the pack cannot give answers`);
   return { manifest, config, weights };
 }
 

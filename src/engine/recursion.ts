@@ -66,6 +66,11 @@ export function supervisionStep<T>(net: Network<T>, batch: SequenceState[], opts
 
 export type HaltMode = "fixed" | "adaptive";
 
+/** The Q-head's verdict: q_halt > 0, or q_halt > q_continue when the model was trained with the continue loss. */
+export function wantsHalt(config: ModelConfig, qHalt: number, qContinue: number): boolean {
+  return config.arch.no_ACT_continue ? qHalt > 0 : qHalt > qContinue;
+}
+
 export interface SequenceStep {
   logits: Float32Array; // (seq, V)
   preds: Int32Array; // (seq) argmax, first index on ties
@@ -85,12 +90,14 @@ export interface StepReport {
  * official evaluation (every sequence runs all steps); "adaptive" stops a
  * sequence at its first step whose Q-head says halt (q_halt > 0, or
  * q_halt > q_continue when the model was trained with the continue loss, as
- * every HRM is).
+ * every HRM is). The caller may stop more sequences after a step by passing
+ * their indices to `next()` (e.g. those whose answer already passes the task's check).
  */
-export function* recurse<T>(net: Network<T>, puzzles: Puzzle[], maxSteps: number, halt: HaltMode, opts: RecursionOptions = {}): Generator<StepReport> {
+export function* recurse<T>(
+  net: Network<T>, puzzles: Puzzle[], maxSteps: number, halt: HaltMode, opts: RecursionOptions = {},
+): Generator<StepReport, void, Iterable<number> | undefined> {
   const states = puzzles.map((p) => net.start(p));
   const last: SequenceStep[] = [];
-  const wantsHalt = (qHalt: number, qContinue: number) => (net.config.arch.no_ACT_continue ? qHalt > 0 : qHalt > qContinue);
   for (let step = 1; step <= maxSteps; step++) {
     const active = puzzles.map((_, i) => i).filter((i) => !last[i]?.halted);
     if (active.length === 0) return;
@@ -105,12 +112,13 @@ export function* recurse<T>(net: Network<T>, puzzles: Puzzle[], maxSteps: number
           preds: argmaxRows(out.logits[j], net.config.vocab_size),
           qHalt,
           qContinue,
-          halted: step >= maxSteps || (halt === "adaptive" && wantsHalt(qHalt, qContinue)),
+          halted: step >= maxSteps || (halt === "adaptive" && wantsHalt(net.config, qHalt, qContinue)),
           steps: step,
         };
       });
     }
-    yield { step, sequences: [...last] };
+    const stop = yield { step, sequences: [...last] };
+    for (const i of stop ?? []) last[i] = { ...last[i], halted: true };
   }
 }
 

@@ -13,11 +13,12 @@ export interface SequenceOutput {
 export interface Answer {
   solution: unknown; // in the task's notation
   check?: Record<string, unknown>; // task-specific verdict, e.g. { valid: true }
+  solved?: boolean; // the answer passes the task's check; absent for tasks without one
 }
 
 export interface TaskCodec<Context = unknown> {
   readonly name: TaskName;
-  /** Throws TrmError (422) naming what is wrong with the puzzle. */
+  /** Throws TrmError (422) naming what is wrong with the puzzle, including a puzzle that has no answer. */
   encode(puzzle: unknown, config: ModelConfig): { sequences: Puzzle[]; context: Context };
   decode(outputs: SequenceOutput[], context: Context, config: ModelConfig): Answer;
 }

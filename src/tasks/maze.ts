@@ -3,7 +3,7 @@
 // character's index + 1; 0 is padding. Puzzles come as rows of characters
 // or as one string (n·n characters, or rows separated by newlines); the
 // answer takes the same form, with the path drawn as 'o'.
-import { TrmError } from "../errors.ts";
+import { TrmError, preview } from "../errors.ts";
 import type { TaskCodec } from "./codec.ts";
 
 export const MAZE_CHARSET = "# SGo";
@@ -32,12 +32,17 @@ function parse(puzzle: unknown, side: number): Context {
     return bad(`a maze is ${side} strings of ${side} characters from "${MAZE_CHARSET}", or one string of them`);
   }
   if (rows.length !== side || rows.some((r) => r.length !== side)) {
-    bad(`this model solves ${side}x${side} mazes; got ${rows.length} row(s) of ${[...new Set(rows.map((r) => r.length))].join("/")} characters`);
+    bad(`this model solves ${side}x${side} mazes; got ${rows.length} row(s) of ${preview([...new Set(rows.map((r) => r.length))].join("/"), 40)} characters`);
   }
   const cells = rows.join("");
   for (let i = 0; i < cells.length; i++) {
     if (!MAZE_CHARSET.includes(cells[i])) bad(`illegal maze character ${JSON.stringify(cells[i])} at row ${Math.floor(i / side)}, column ${i % side}: use "${MAZE_CHARSET}"`);
   }
+  for (const mark of ["S", "G"]) {
+    const count = [...cells].filter((ch) => ch === mark).length;
+    if (count !== 1) bad(`a maze needs exactly one ${JSON.stringify(mark)} (${mark === "S" ? "start" : "goal"}), got ${count}`);
+  }
+  if (distances(side, cells.indexOf("S"), (i) => cells[i] !== "#")[cells.indexOf("G")] < 0) bad("the maze has no answer: walls separate S from G");
   return { cells, side, form };
 }
 
@@ -95,6 +100,7 @@ export const maze: TaskCodec<Context> = {
     // PAD (0) has no character; it shows as a wall-free blank.
     const answer = Array.from(out.preds, (t) => (t >= 1 && t <= MAZE_CHARSET.length ? MAZE_CHARSET[t - 1] : " ")).join("");
     const rows = Array.from({ length: context.side }, (_, r) => answer.slice(r * context.side, (r + 1) * context.side));
-    return { solution: context.form === "rows" ? rows : rows.join("\n"), check: checkMaze(context.cells, answer, context.side) };
+    const check = checkMaze(context.cells, answer, context.side);
+    return { solution: context.form === "rows" ? rows : rows.join("\n"), check, solved: check.valid };
   },
 };

@@ -2,7 +2,7 @@
 // value v (0 = blank) is token v + 1, so a blank is 1 and PAD is 0.
 // Puzzles come as an 81-character string ('0' or '.' for blanks), as 9
 // strings of 9, or as a 9x9 array of numbers; answers use the same form.
-import { TrmError } from "../errors.ts";
+import { TrmError, preview } from "../errors.ts";
 import type { TaskCodec } from "./codec.ts";
 
 type Form = "string" | "rows" | "grid";
@@ -20,7 +20,7 @@ function parseCell(ch: unknown, where: string): number {
   if (typeof ch === "number" && Number.isInteger(ch) && ch >= 0 && ch <= 9) return ch;
   if (ch === ".") return 0;
   if (typeof ch === "string" && /^[0-9]$/.test(ch)) return Number(ch);
-  return bad(`illegal sudoku cell ${JSON.stringify(ch)} at ${where}: use digits 1-9 and 0 or '.' for blanks`);
+  return bad(`illegal sudoku cell ${preview(ch, 20)} at ${where}: use digits 1-9 and 0 or '.' for blanks`);
 }
 
 function parse(puzzle: unknown): Context {
@@ -42,18 +42,32 @@ function parse(puzzle: unknown): Context {
   return bad("a sudoku puzzle is an 81-character string, 9 strings of 9 characters, or a 9x9 array of numbers");
 }
 
+const UNITS: { name: string; cells: number[] }[] = Array.from({ length: 9 }, (_, k) => [
+  { name: `row ${k}`, cells: Array.from({ length: 9 }, (_, j) => k * 9 + j) },
+  { name: `column ${k}`, cells: Array.from({ length: 9 }, (_, j) => j * 9 + k) },
+  { name: `box ${k}`, cells: Array.from({ length: 9 }, (_, j) => (Math.floor(k / 3) * 3 + Math.floor(j / 3)) * 9 + (k % 3) * 3 + (j % 3)) },
+]).flat();
+
+/** Givens that repeat a digit in a row, column or box leave the puzzle without an answer. */
+function checkGivens(givens: Int8Array): void {
+  for (const { name, cells } of UNITS) {
+    const seen = new Map<number, number>();
+    for (const i of cells) {
+      const v = givens[i];
+      if (v === 0) continue;
+      const first = seen.get(v);
+      const at = (c: number) => `row ${Math.floor(c / 9)}, column ${c % 9}`;
+      if (first !== undefined) bad(`the givens have no solution: ${v} appears twice in ${name} (at ${at(first)} and ${at(i)}, counting from 0)`);
+      seen.set(v, i);
+    }
+  }
+}
+
 /** Every given kept, every row, column and box holding 1-9 once. */
 export function checkSudoku(givens: ArrayLike<number>, solution: ArrayLike<number>): { valid: boolean; keeps_givens: boolean; complete: boolean } {
   let keeps = true;
   for (let i = 0; i < 81; i++) if (givens[i] !== 0 && givens[i] !== solution[i]) keeps = false;
-  const unit = (cells: number[]) => new Set(cells.map((i) => solution[i]).filter((v) => v >= 1 && v <= 9)).size === 9;
-  let complete = true;
-  for (let k = 0; k < 9; k++) {
-    const row = Array.from({ length: 9 }, (_, j) => k * 9 + j);
-    const col = Array.from({ length: 9 }, (_, j) => j * 9 + k);
-    const box = Array.from({ length: 9 }, (_, j) => (Math.floor(k / 3) * 3 + Math.floor(j / 3)) * 9 + (k % 3) * 3 + (j % 3));
-    if (!unit(row) || !unit(col) || !unit(box)) complete = false;
-  }
+  const complete = UNITS.every(({ cells }) => new Set(cells.map((i) => solution[i]).filter((v) => v >= 1 && v <= 9)).size === 9);
   return { valid: keeps && complete, keeps_givens: keeps, complete };
 }
 
@@ -62,6 +76,7 @@ export const sudoku: TaskCodec<Context> = {
   encode(puzzle, config) {
     if (config.seq_len !== 81 || config.vocab_size !== 11) bad(`this model (seq_len ${config.seq_len}, vocab ${config.vocab_size}) does not take 9x9 sudokus`);
     const context = parse(puzzle);
+    checkGivens(context.givens);
     return { sequences: [{ tokens: Int32Array.from(context.givens, (v) => v + 1), puzzleId: 0 }], context };
   },
   decode([out], context) {
@@ -71,6 +86,7 @@ export const sudoku: TaskCodec<Context> = {
       context.form === "string" ? digits.join("")
       : context.form === "rows" ? Array.from({ length: 9 }, (_, r) => digits.slice(r * 9, r * 9 + 9).join(""))
       : Array.from({ length: 9 }, (_, r) => digits.slice(r * 9, r * 9 + 9));
-    return { solution, check: checkSudoku(context.givens, digits) };
+    const check = checkSudoku(context.givens, digits);
+    return { solution, check, solved: check.valid };
   },
 };

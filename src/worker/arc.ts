@@ -26,7 +26,7 @@ export interface ArcLimits extends Limits {
 const ROW_CACHE_BYTES = 16 * 1024 * 1024;
 const TOP_CANDIDATES = 10;
 
-interface ArcContext {
+export interface ArcContext {
   table: PuzzleTableManifest;
   index: TaskIndex;
   read: RangeReader;
@@ -49,7 +49,7 @@ function r2Reader(bucket: R2Bucket, name: string): RangeReader {
   };
 }
 
-function arcContext(bucket: R2Bucket, model: LoadedModel): Promise<ArcContext> {
+export function arcContext(bucket: R2Bucket, model: LoadedModel): Promise<ArcContext> {
   const key = `${model.name}\n${model.manifest.weights.sha256}`;
   let ctx = contexts.get(key);
   if (!ctx) {
@@ -80,7 +80,8 @@ const OPTION_KEYS = ["augmentations", "max_steps", "halt", "h_cycles"];
 
 function parseOptions(b: Record<string, unknown>, model: LoadedModel): ArcOptions {
   const { maxSteps, halt } = solveOptions(b, model.config);
-  return { augmentations: augmentationsOption(b.augmentations), maxSteps, halt, hCycles: hCyclesOption(b.h_cycles, model.config.arch.H_cycles) };
+  // ARC has no answer check: "checked" falls back to the Q-head.
+  return { augmentations: augmentationsOption(b.augmentations), maxSteps, halt: halt === "checked" ? "adaptive" : halt, hCycles: hCyclesOption(b.h_cycles, model.config.arch.H_cycles) };
 }
 
 function parseTask(p: unknown, where: string, opts: ArcOptions): ArcJob {
@@ -178,13 +179,13 @@ export async function solveArc(request: Request, model: LoadedModel, bucket: R2B
     const lines = text.split("\n").map((t, i) => ({ text: t.trim(), line: i + 1 })).filter((l) => l.text);
     if (lines.length === 0) throw new TrmError("bad_request", "the NDJSON body has no lines", 400);
     if (lines.length > limits.maxPuzzles) throw new TrmError("too_many_puzzles", `${lines.length} NDJSON lines; the limit is ${limits.maxPuzzles}`, 413);
-    return stream("application/x-ndjson", async (send) => {
+    return stream("application/x-ndjson", request.signal, async (send, signal) => {
       for (const { text: lineText, line } of lines) {
         let out: unknown;
         try {
           const { jobs } = parseBody(parseJson(lineText, `line ${line}`), model, limits, false);
           const [p] = await prepare(ctx, model, jobs, limits);
-          out = { line, result: await run(model, p, request.signal) };
+          out = { line, result: await run(model, p, signal) };
         } catch (e) {
           out = { line, error: describeError(e) };
         }
@@ -196,12 +197,12 @@ export async function solveArc(request: Request, model: LoadedModel, bucket: R2B
   const prepared = await prepare(ctx, model, jobs, limits);
   const envelope = (results: unknown[]) => (single ? { model: model.name, task: "arc", result: results[0] } : { model: model.name, task: "arc", results });
   if ((request.headers.get("accept") ?? "").toLowerCase().includes("text/event-stream")) {
-    return stream("text/event-stream", async (send) => {
+    return stream("text/event-stream", request.signal, async (send, signal) => {
       try {
         const results = [];
         for (const [i, p] of prepared.entries()) {
           results.push(
-            await run(model, p, request.signal, (progress) =>
+            await run(model, p, signal, (progress) =>
               send(sse("step", { index: i, task: p.task, slice: progress.slice, slices: progress.slices, step: progress.step, tests: presentCandidates(progress.candidates, 3) })),
             ),
           );

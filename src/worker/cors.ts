@@ -3,7 +3,6 @@
 // or "*" for any; empty (the default) allows none, so only same-origin pages
 // (the playground served with the Worker) can read the API's answers.
 import { TrmError } from "../errors.ts";
-import { errorResponse } from "./http.ts";
 
 const ALLOW_HEADERS = "authorization, content-type, accept";
 const ALLOW_METHODS = "GET, POST, OPTIONS";
@@ -15,13 +14,13 @@ function allowedOrigin(origin: string | null, setting: string | undefined): stri
   return allowed.includes(origin) ? origin : undefined;
 }
 
-/** The answer to a preflight (OPTIONS with Access-Control-Request-Method), or undefined for any other request. */
+/** The answer to a preflight (OPTIONS with Access-Control-Request-Method), or undefined for any other request; throws 403 for an origin not allowed. */
 export function preflight(request: Request, setting: string | undefined): Response | undefined {
   if (request.method !== "OPTIONS" || !request.headers.has("access-control-request-method")) return undefined;
   const origin = request.headers.get("origin");
   const allow = allowedOrigin(origin, setting);
   if (!allow) {
-    return errorResponse(new TrmError("origin_not_allowed", `cross-origin requests from ${JSON.stringify(origin)} are not allowed; list the origin in CORS_ORIGINS`, 403));
+    throw new TrmError("origin_not_allowed", `cross-origin requests from ${JSON.stringify(origin)} are not allowed; list the origin in CORS_ORIGINS`, 403);
   }
   return new Response(null, {
     status: 204,

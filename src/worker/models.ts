@@ -6,9 +6,11 @@ import kernels from "../../build/kernels.wasm";
 import { TrmError } from "../errors.ts";
 import { MANIFEST_FILE, type ModelPack, type PackManifest, loadPack, manifestConfig, parameterCount, parseManifest } from "../engine/pack.ts";
 import { type LoadedModel, createModel } from "../solver.ts";
+import { solving } from "./schedule.ts";
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 const loaded = new Map<string, Promise<LoadedModel>>();
+const ready = new Map<string, LoadedModel>(); // the loads that finished
 
 export const modelKey = (name: string, file: string) => `models/${name}/${file}`;
 
@@ -20,7 +22,7 @@ function unavailable(name: string, why: string): TrmError {
   return new TrmError("model_unavailable", `model ${name} cannot be served: ${why}`, 503);
 }
 
-async function readManifest(bucket: R2Bucket, name: string): Promise<PackManifest> {
+export async function readManifest(bucket: R2Bucket, name: string): Promise<PackManifest> {
   checkName(name);
   const object = await bucket.get(modelKey(name, MANIFEST_FILE));
   if (!object) throw new TrmError("model_not_found", `no model named ${JSON.stringify(name)}`, 404);
@@ -50,7 +52,7 @@ export function getModel(bucket: R2Bucket, name: string): Promise<LoadedModel> {
   if (!model) {
     model = load(bucket, name);
     loaded.set(name, model);
-    model.catch(() => loaded.delete(name));
+    model.then((m) => ready.set(name, m), () => loaded.delete(name));
   }
   return model;
 }
@@ -96,4 +98,29 @@ export async function listModels(bucket: R2Bucket) {
     }),
   );
   return { models };
+}
+
+/**
+ * GET /v1/health: the bucket answers a listing, and every model this isolate
+ * has loaded still has its weights object in the bucket at the size it was
+ * loaded with. `ok` is false if any check fails; `solving` counts the
+ * requests this isolate is computing or has queued.
+ */
+export async function health(bucket: R2Bucket) {
+  const bucketCheck = await bucket.list({ prefix: "models/", limit: 1 }).then(
+    () => ({ ok: true }),
+    (e: unknown) => ({ ok: false, message: `the MODELS bucket cannot be listed: ${(e as Error)?.message ?? e}`.slice(0, 300) }),
+  );
+  const models = await Promise.all(
+    [...loaded.keys()].map(async (name) => {
+      const model = ready.get(name);
+      if (!model) return { name, ok: true, state: "loading" };
+      const key = modelKey(name, model.manifest.weights.file);
+      const head = await bucket.head(key).catch(() => null);
+      if (!head) return { name, ok: false, state: "loaded", message: `${key} is no longer in the bucket` };
+      if (head.size !== model.manifest.weights.bytes) return { name, ok: false, state: "loaded", message: `${key} is ${head.size} bytes, ${model.manifest.weights.bytes} were loaded` };
+      return { name, ok: true, state: "loaded" };
+    }),
+  );
+  return { ok: bucketCheck.ok && models.every((m) => m.ok), bucket: bucketCheck, models, solving: solving() };
 }

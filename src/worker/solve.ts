@@ -1,94 +1,137 @@
 // POST /v1/models/:name/solve in its three shapes:
-//   JSON in, JSON out:      {"puzzle": ...} or {"puzzles": [...]}, optional max_steps / halt
+//   JSON in, JSON out:      {"puzzle": ...} or {"puzzles": [...]}, optional max_steps / halt / budget_steps
 //   NDJSON in, NDJSON out:  one {"puzzle": ...} per line, one result line per input line, in order
 //   JSON in, SSE out:       Accept: text/event-stream, one event per supervision step, then "result"
+// A client that goes away (request.signal, or a cancelled stream) stops the
+// work after the current supervision step.
 import { TrmError } from "../errors.ts";
-import { type LoadedModel, type Progress, type Result, type SolveOptions, encodePuzzles, solveEncoded, solveOptions } from "../solver.ts";
-import { json, parseJson, readBody } from "./http.ts";
-
-export interface Limits {
-  maxBodyBytes: number;
-  maxPuzzles: number;
-}
+import { type EncodedPuzzle, type LoadedModel, type Progress, type Result, type SolveOptions, encodePuzzles, solveEncoded, solveOptions } from "../solver.ts";
+import type { Config } from "./config.ts";
+import { json, negotiate, parseJson, parseMediaType, readBody } from "./http.ts";
+import { scheduled } from "./schedule.ts";
 
 const encoder = new TextEncoder();
+const NDJSON_TYPES = ["application/x-ndjson", "application/ndjson"];
+const JSON_ANSWERS = ["application/json", "text/event-stream"];
 
-function tooMany(count: number, limits: Limits): TrmError {
-  return new TrmError("too_many_puzzles", `${count} puzzles in one request; the limit is ${limits.maxPuzzles}`, 413);
+/** A solve request, checked and encoded before any work starts. */
+export interface SolveRequest {
+  encoded: EncodedPuzzle[];
+  single: boolean; // answer with "result" rather than "results"
+  opts: SolveOptions;
 }
 
-/** The puzzles and options of a JSON body; everything is checked before any work starts. */
-function parseSolveBody(body: unknown, model: LoadedModel, limits: Limits, batchAllowed = true): { puzzles: unknown[]; single: boolean; opts: SolveOptions } {
+/** The limits a solve request is held to (ARC's requests add their own, src/worker/arc.ts). */
+export type Limits = Pick<Config, "maxBodyBytes" | "maxPuzzles" | "maxBudgetSteps" | "maxQueue">;
+
+const PUZZLE_FIELDS = ["puzzle", "puzzles", "max_steps", "halt", "budget_steps", "detail"];
+
+/**
+ * {"puzzle"} or {"puzzles"} in the task's notation, with the common options;
+ * `batch` is false for an NDJSON line, which holds one puzzle.
+ */
+function parseRequest(body: unknown, model: LoadedModel, config: Limits, batch: boolean): SolveRequest {
   if (!body || typeof body !== "object" || Array.isArray(body)) throw new TrmError("bad_request", 'the body must be a JSON object with "puzzle" or "puzzles"', 400);
   const b = body as Record<string, unknown>;
-  const unknownKeys = Object.keys(b).filter((k) => !["puzzle", "puzzles", "max_steps", "halt", "detail"].includes(k));
-  if (unknownKeys.length) throw new TrmError("bad_request", `unknown field(s) ${unknownKeys.join(", ")}; expected puzzle or puzzles, max_steps, halt, detail`, 400);
-  if (!batchAllowed && "puzzles" in b) throw new TrmError("bad_request", 'an NDJSON line holds one {"puzzle": ...}', 400);
+  const unknownKeys = Object.keys(b).filter((k) => !PUZZLE_FIELDS.includes(k));
+  if (unknownKeys.length) throw new TrmError("bad_request", `unknown field(s) ${unknownKeys.slice(0, 5).join(", ").slice(0, 200)}; expected puzzle or puzzles, max_steps, halt, budget_steps, detail`, 400);
+  if (!batch && "puzzles" in b) throw new TrmError("bad_request", 'an NDJSON line holds one {"puzzle": ...}', 400);
   if (("puzzle" in b) === ("puzzles" in b)) throw new TrmError("bad_request", 'give exactly one of "puzzle" and "puzzles"', 400);
   const single = "puzzle" in b;
   const puzzles = single ? [b.puzzle] : b.puzzles;
   if (!Array.isArray(puzzles) || puzzles.length === 0) throw new TrmError("bad_request", '"puzzles" must be a non-empty array', 400);
-  if (puzzles.length > limits.maxPuzzles) throw tooMany(puzzles.length, limits);
-  return { puzzles, single, opts: solveOptions(b, model.config) };
+  if (puzzles.length > config.maxPuzzles) throw tooMany(puzzles.length, config);
+  const opts = solveOptions(b, model.config, config.maxBudgetSteps);
+  // An NDJSON line's errors are prefixed with its line number instead.
+  return { encoded: encodePuzzles(model, puzzles, (i) => (!batch ? "" : single ? "puzzle" : `puzzles[${i}]`)), single, opts };
 }
 
-/** A result as the API shows it. */
-function present(r: Progress | Result) {
+function tooMany(count: number, config: Limits): TrmError {
+  return new TrmError("too_many_puzzles", `${count} puzzles in one request; the limit is ${config.maxPuzzles}`, 413);
+}
+
+/** A result as the API shows it (also each line of a job's results). */
+export function present(r: Progress | Result) {
   return {
     index: r.index,
     solution: r.answer.solution,
     steps: r.step,
     confidence: r.confidence,
     halted: r.halted,
+    ...(r.answer.solved !== undefined ? { solved: r.answer.solved } : {}),
     ...(r.answer.check ? { check: r.answer.check } : {}),
     ...(r.cells ? { cells: r.cells } : {}),
-    ...("timings" in r ? { timings: r.timings } : {}),
+    ...("timings" in r ? { stopped: r.stopped, truncated: r.truncated, timings: r.timings } : r.stopped ? { stopped: r.stopped } : {}),
   };
 }
 
-export async function solve(request: Request, model: LoadedModel, limits: Limits): Promise<Response> {
-  const type = request.headers.get("content-type") ?? "";
-  if (type.startsWith("application/x-ndjson")) return solveNdjson(request, model, limits);
-  const { puzzles, single, opts } = parseSolveBody(parseJson(await readBody(request, limits.maxBodyBytes)), model, limits);
-  const encoded = encodePuzzles(model, puzzles, (i) => (single ? "puzzle" : `puzzles[${i}]`));
+/** Which shape a request takes, from its Content-Type and Accept headers. */
+export function shapeOf(request: Request): { body: "json" | "ndjson"; answer: string } {
+  const header = request.headers.get("content-type");
+  const type = header === null ? { type: "application/json", params: {} } : parseMediaType(header);
+  const charset = type?.params.charset?.toLowerCase();
+  if (type && charset !== undefined && charset !== "utf-8") throw new TrmError("unsupported_media_type", `the body must be UTF-8, got charset=${charset.slice(0, 40)}`, 415);
+  const body = type && NDJSON_TYPES.includes(type.type) ? "ndjson" : type && /^application\/(?:[\w.+-]+\+)?json$/.test(type.type) ? "json" : undefined;
+  if (!body) throw new TrmError("unsupported_media_type", "send Content-Type: application/json (one request) or application/x-ndjson (one puzzle per line)", 415);
+  const offered = body === "ndjson" ? [type!.type] : JSON_ANSWERS;
+  const answer = negotiate(request.headers.get("accept"), offered);
+  if (!answer) throw new TrmError("not_acceptable", `this request answers ${offered.join(" or ")}; the Accept header allows neither`, 406);
+  return { body, answer };
+}
+
+export async function solve(request: Request, model: LoadedModel, config: Limits): Promise<Response> {
+  const shape = shapeOf(request);
+  if (shape.body === "ndjson") return solveNdjson(request, model, config, shape.answer);
+  const { encoded, single, opts } = parseRequest(parseJson(await readBody(request, config.maxBodyBytes)), model, config, true);
   const envelope = (results: Result[]) =>
     single ? { model: model.name, task: model.manifest.task, result: present(results[0]) } : { model: model.name, task: model.manifest.task, results: results.map(present) };
 
-  if ((request.headers.get("accept") ?? "").includes("text/event-stream")) {
-    return stream("text/event-stream", async (send) => {
+  if (shape.answer === "text/event-stream") {
+    return stream("text/event-stream", request.signal, async (send, signal) => {
       try {
-        const results = await solveEncoded(model, encoded, opts, (step, progress) => send(sse("step", { step, puzzles: progress.map(present) })));
+        const results = await scheduled(config.maxQueue, (turn) => solveEncoded(model, encoded, { ...opts, signal, turn }, (step, progress) => send(sse("step", { step, puzzles: progress.map(present) }))), signal);
         await send(sse("result", envelope(results)));
       } catch (e) {
+        if (signal.aborted) throw e;
         await send(sse("error", { error: describeError(e) }));
       }
     });
   }
-  return json(envelope(await solveEncoded(model, encoded, opts)));
+  const results = await scheduled(config.maxQueue, (turn) => solveEncoded(model, encoded, { ...opts, signal: request.signal, turn }), request.signal);
+  return json(envelope(results));
 }
 
-/** One line in, one line out, in input order; a bad line gets an error line and the rest go on. */
-async function solveNdjson(request: Request, model: LoadedModel, limits: Limits): Promise<Response> {
-  const lines = (await readBody(request, limits.maxBodyBytes)).split("\n").map((text, i) => ({ text: text.trim(), line: i + 1 })).filter((l) => l.text);
+/**
+ * One line in, one line out, in input order; a bad line gets an error line
+ * and the rest go on. The request's budget is shared by its lines.
+ */
+async function solveNdjson(request: Request, model: LoadedModel, config: Limits, type: string): Promise<Response> {
+  const lines = (await readBody(request, config.maxBodyBytes)).split("\n").map((text, i) => ({ text: text.trim(), line: i + 1 })).filter((l) => l.text);
   if (lines.length === 0) throw new TrmError("bad_request", "the NDJSON body has no lines", 400);
-  if (lines.length > limits.maxPuzzles) throw tooMany(lines.length, limits);
-  return stream("application/x-ndjson", async (send) => {
+  if (lines.length > config.maxPuzzles) throw tooMany(lines.length, config);
+  return stream(type, request.signal, (send, signal) => scheduled(config.maxQueue, async (turn) => {
+    let left = config.maxBudgetSteps;
     for (const { text, line } of lines) {
       let out: unknown;
       try {
-        const { puzzles, opts } = parseSolveBody(parseJson(text, `line ${line}`), model, limits, false);
-        const [result] = await solveEncoded(model, encodePuzzles(model, puzzles, () => `line ${line}`), opts);
+        const { encoded, opts } = parseRequest(parseJson(text, `line ${line}`), model, config, false);
+        const sequences = encoded[0].sequences.length;
+        if (left < sequences) throw new TrmError("budget_exhausted", `line ${line}: the request's budget of ${config.maxBudgetSteps} steps is spent`, 422);
+        const budget = Math.min(opts.budget ?? left, left);
+        const [result] = await solveEncoded(model, encoded, { ...opts, budget, signal, turn });
+        left -= result.step * sequences;
         out = { line, result: present(result) };
       } catch (e) {
-        out = { line, error: describeError(e) };
+        if (signal.aborted) throw e;
+        out = { line, error: describeError(e, `line ${line}: `) };
       }
       await send(JSON.stringify(out) + "\n");
     }
-  });
+  }, signal));
 }
 
-export function describeError(e: unknown) {
-  if (e instanceof TrmError) return { code: e.code, message: e.message };
+export function describeError(e: unknown, prefix = "") {
+  if (e instanceof TrmError) return { code: e.code, message: e.message.startsWith(prefix) ? e.message : prefix + e.message };
   console.error("internal error", e);
   return { code: "internal", message: "internal error" };
 }
@@ -99,13 +142,20 @@ export function sse(event: string, data: unknown): string {
 
 /**
  * A streamed response fed by `produce`; each `send` waits until the client
- * has taken the chunk, and a client that goes away stops the work.
+ * has taken the chunk. The signal given to `produce` aborts when the client
+ * disconnects or cancels the body, so the work stops with it.
  */
-export function stream(contentType: string, produce: (send: (chunk: string) => Promise<void>) => Promise<void>): Response {
+export function stream(contentType: string, clientSignal: AbortSignal, produce: (send: (chunk: string) => Promise<void>, signal: AbortSignal) => Promise<void>): Response {
+  const gone = new AbortController();
+  const signal = AbortSignal.any([clientSignal, gone.signal]);
   const { readable, writable } = new TransformStream<Uint8Array, Uint8Array>();
   const writer = writable.getWriter();
-  const send = (chunk: string) => writer.write(encoder.encode(chunk));
-  produce(send)
+  writer.closed.catch(() => gone.abort());
+  const send = async (chunk: string) => {
+    if (signal.aborted) throw new TrmError("cancelled", "the client went away", 499);
+    await writer.write(encoder.encode(chunk));
+  };
+  produce(send, signal)
     .then(() => writer.close())
     .catch(() => writer.abort().catch(() => {}));
   return new Response(readable, { headers: { "content-type": `${contentType}; charset=utf-8`, "cache-control": "no-cache" } });

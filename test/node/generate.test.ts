@@ -112,7 +112,7 @@ describe("trm generate", () => {
   });
 
   test("maze CSV, and usage errors", async () => {
-    const r = await trm(["generate", "maze", "--count", "2", "--side", "9", "--seed", "3"]);
+    const r = await trm(["generate", "maze", "--count", "2", "--seed", "3"]); // the default side is the shipped model's 9
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout.trim().split("\n")[1].split(",")[1]).toHaveLength(81);
     for (const [args, message] of [

@@ -33,6 +33,7 @@ interface Report {
   cell_accuracy_blanks: number;
   per_step: number[];
   adaptive: { exact: number; avg_steps: number };
+  checked: { exact: number; avg_steps: number };
   scored_by: string;
 }
 
@@ -60,6 +61,9 @@ describe("shipped sudoku model", () => {
     expect(r.per_step[15]).toBeGreaterThan(r.per_step[0]);
     expect(r.adaptive.avg_steps).toBeGreaterThanOrEqual(1);
     expect(r.adaptive.avg_steps).toBeLessThanOrEqual(16);
+    // checked halting stops at the first valid answer: on unique-answer puzzles never worse than fixed, and cheaper
+    expect(r.checked.exact).toBeGreaterThanOrEqual(r.exact);
+    expect(r.checked.avg_steps).toBeLessThan(16);
   });
 
   test("with int8 linear layers (--linear int8) it clears the same floor", async () => {
@@ -113,7 +117,7 @@ describe("trm eval errors", () => {
     writeFileSync(one, "003020600900305001001806400008102900700000008006708200002609500800203009005010300\n");
     for (const [args, code, message] of [
       [["--model", SUDOKU, "--task", "maze", "--input", one], 1, /sudoku model/],
-      [["--model", SUDOKU, "--task", "sudoku", "--input", join(work, "nope.csv")], 2, /cannot read input/],
+      [["--model", SUDOKU, "--task", "sudoku", "--input", join(work, "nope.csv")], 1, /cannot read input/],
       [["--model", SUDOKU, "--task", "sudoku", "--input", empty], 1, /no puzzles/],
       [["--model", SUDOKU, "--task", "chess", "--input", empty], 2, /--task/],
       [["--model", SUDOKU, "--task", "sudoku", "--input", one, "--linear", "int4"], 2, /--linear must be f32 or int8, got "int4"/],

@@ -2,45 +2,23 @@
 // The sudoku and tokens packs are the official golden checkpoints converted,
 // so their answers are checked against the official outputs.
 import { env } from "cloudflare:test";
-import { exports } from "cloudflare:workers";
 import { beforeAll, describe, expect, test } from "vitest";
-import worker from "../../src/worker/index.ts";
 import goldenSudoku from "@shared/golden/mlp_t/expected.json";
 import goldenTokens from "@shared/golden/att_rope/expected.json";
 import goldenHrm from "@shared/golden/hrm_att_rope/expected.json";
+import { Random } from "../../src/generate/random.ts";
+import { generateSudoku, sudokuString } from "../../src/generate/sudoku.ts";
+import { call, callWith, expectError, post, solvePath, text } from "./http.ts";
 import { PACKS, bf16Packs, putPack, seedPacks } from "./packs.ts";
 
-const BASE = "http://trm.test";
-
-function call(path: string, init: RequestInit = {}): Promise<Response> {
-  return exports.default.fetch(new Request(BASE + path, init));
-}
-
-function post(path: string, body: unknown, headers: Record<string, string> = {}): Promise<Response> {
-  return call(path, {
-    method: "POST",
-    headers: { "content-type": "application/json", ...headers },
-    body: typeof body === "string" ? body : JSON.stringify(body),
-  });
-}
-
-const solvePath = (model: string) => `/v1/models/${model}/solve`;
-
-async function expectError(res: Response | Promise<Response>, status: number, code: string, message?: RegExp) {
-  const r = await res;
-  const body = (await r.json()) as { error: { code: string; message: string } };
-  expect(r.status, JSON.stringify(body)).toBe(status);
-  expect(r.headers.get("content-type")).toContain("application/json");
-  expect(body.error.code).toBe(code);
-  expect(body.error.message.length).toBeGreaterThan(0);
-  if (message) expect(body.error.message).toMatch(message);
-}
-
-const text = async (r: Response) => new TextDecoder().decode(await r.arrayBuffer());
-
-// Golden sudoku case: token t is digit t - 1 (PAD shows as 0, like the codec).
+// The golden sudoku inputs are random tokens (their givens repeat digits), which the
+// sudoku task refuses; the official outputs are checked through the same weights
+// served as a tokens model ("sudoku-parity-tokens"). Sudoku-shaped tests use
+// generated puzzles with unique answers.
 const digits = (tokens: number[]) => tokens.map((t) => (t >= 1 ? t - 1 : 0)).join("");
-const sudokuPuzzles = goldenSudoku.inputs.map(digits);
+const random = new Random(4242);
+const sudokuPuzzles = Array.from({ length: 4 }, () => sudokuString(generateSudoku(random, 30).puzzle, "0"));
+const goldenIds = goldenSudoku.inputs.map((tokens) => ({ tokens }));
 const lastStep = <T extends { steps: unknown[] }>(g: T) => g.steps[g.steps.length - 1] as { preds: number[][]; q_halt_logits: number[] };
 
 interface ApiResult {
@@ -49,6 +27,9 @@ interface ApiResult {
   steps: number;
   confidence: number;
   halted: boolean;
+  solved?: boolean;
+  stopped: string;
+  truncated: boolean;
   check?: Record<string, boolean>;
   timings: { compute_ms: number; total_ms: number };
 }
@@ -86,19 +67,29 @@ describe("models", () => {
 });
 
 describe("solve (JSON)", () => {
-  test("a sudoku string gives the official answer at step 16 (bundled wasm in workerd)", async () => {
-    const r = await post(solvePath("sudoku-parity"), { puzzles: sudokuPuzzles });
+  test("the official answer at step 16 (bundled wasm in workerd)", async () => {
+    const r = await post(solvePath("sudoku-parity-tokens"), { puzzles: goldenIds });
     expect(r.status).toBe(200);
     const body = (await r.json()) as { model: string; task: string; results: ApiResult[] };
-    expect(body).toMatchObject({ model: "sudoku-parity", task: "sudoku" });
+    expect(body).toMatchObject({ model: "sudoku-parity-tokens", task: "tokens" });
     body.results.forEach((res, b) => {
+      const q = lastStep(goldenSudoku).q_halt_logits[b];
       expect(res.index).toBe(b);
-      expect(res.solution).toBe(digits(lastStep(goldenSudoku).preds[b]));
+      expect(res.solution).toEqual(lastStep(goldenSudoku).preds[b]);
       expect(res.steps).toBe(16);
-      expect(res.halted).toBe(true);
-      expect(res.confidence).toBeCloseTo(1 / (1 + Math.exp(-lastStep(goldenSudoku).q_halt_logits[b])), 4);
-      expect(res.check).toEqual({ valid: false, keeps_givens: expect.any(Boolean), complete: false });
+      expect(res.halted).toBe(q > 0); // what the Q-head said (no_ACT_continue), not "ran out of steps"
+      expect(res.stopped).toBe("max_steps");
+      expect(res.truncated).toBe(false);
+      expect(res.confidence).toBeCloseTo(1 / (1 + Math.exp(-q)), 4);
       expect(res.timings.compute_ms).toBeGreaterThanOrEqual(0);
+    });
+  });
+
+  test("sudoku answers carry the task check and solved", async () => {
+    const { results } = (await (await post(solvePath("sudoku-parity"), { puzzles: sudokuPuzzles, max_steps: 2 })).json()) as { results: ApiResult[] };
+    results.forEach((res) => {
+      expect(res.check).toEqual({ valid: expect.any(Boolean), keeps_givens: expect.any(Boolean), complete: expect.any(Boolean) });
+      expect(res.solved).toBe(res.check!.valid);
     });
   });
 
@@ -113,13 +104,14 @@ describe("solve (JSON)", () => {
   });
 
   test("adaptive halting stops each puzzle at its first q_halt > 0", async () => {
-    const r = await post(solvePath("sudoku-parity"), { puzzles: sudokuPuzzles, halt: "adaptive" });
+    const r = await post(solvePath("sudoku-parity-tokens"), { puzzles: goldenIds, halt: "adaptive" });
     const { results } = (await r.json()) as { results: ApiResult[] };
     results.forEach((res, b) => {
-      const stop = goldenSudoku.steps.find((s) => s.q_halt_logits[b] > 0)?.step ?? 16;
-      expect(res.steps).toBe(stop);
-      expect(res.solution).toBe(digits(goldenSudoku.steps[stop - 1].preds[b]));
-      expect(res.halted).toBe(true);
+      const stop = goldenSudoku.steps.find((s) => s.q_halt_logits[b] > 0)?.step;
+      expect(res.steps).toBe(stop ?? 16);
+      expect(res.solution).toEqual(goldenSudoku.steps[(stop ?? 16) - 1].preds[b]);
+      expect(res.halted).toBe(stop !== undefined);
+      expect(res.stopped).toBe(stop !== undefined ? "halted" : "max_steps");
     });
   });
 
@@ -221,7 +213,7 @@ describe("bad requests", () => {
 
   test("bearer token when API_TOKEN is set", async () => {
     const withToken = { ...env, API_TOKEN: "s3cret-token" };
-    const ask = (headers: Record<string, string>) => worker.fetch(new Request(`${BASE}/v1/models`, { headers }), withToken);
+    const ask = (headers: Record<string, string>) => callWith(withToken, "/v1/models", { headers });
     const missing = await ask({});
     expect(missing.headers.get("www-authenticate")).toContain("Bearer");
     await expectError(missing, 401, "unauthorized");
@@ -284,8 +276,8 @@ function ndjson(lines: unknown[]): string {
 
 describe("streaming", () => {
   test("NDJSON: one line out per line in, in order, bad lines reported with their number", async () => {
-    const body = ndjson([{ puzzle: sudokuPuzzles[0], max_steps: 2 }, "{oops", { puzzle: "12" }, { puzzles: [sudokuPuzzles[1]] }, { puzzle: sudokuPuzzles[1], halt: "adaptive" }]);
-    const r = await post(solvePath("sudoku-parity"), body, { "content-type": "application/x-ndjson" });
+    const body = ndjson([{ puzzle: goldenIds[0], max_steps: 2 }, "{oops", { puzzle: "12" }, { puzzles: [goldenIds[1]] }, { puzzle: goldenIds[1], halt: "adaptive" }]);
+    const r = await post(solvePath("sudoku-parity-tokens"), body, { "content-type": "application/x-ndjson" });
     expect(r.status).toBe(200);
     expect(r.headers.get("content-type")).toContain("application/x-ndjson");
     const reader = r.body!.getReader();
@@ -302,7 +294,7 @@ describe("streaming", () => {
     expect(out[2].error.code).toBe("bad_puzzle");
     expect(out[3].error.code).toBe("bad_request");
     const stop = goldenSudoku.steps.find((s) => s.q_halt_logits[1] > 0)?.step ?? 16;
-    expect(out[4].result).toMatchObject({ steps: stop, solution: digits(goldenSudoku.steps[stop - 1].preds[1]) });
+    expect(out[4].result).toMatchObject({ steps: stop, solution: goldenSudoku.steps[stop - 1].preds[1] });
   });
 
   test("NDJSON limits", async () => {
@@ -312,25 +304,25 @@ describe("streaming", () => {
   });
 
   test("SSE: one event per supervision step, then the result", async () => {
-    const r = await post(solvePath("sudoku-parity"), { puzzle: sudokuPuzzles[2] }, { accept: "text/event-stream" });
+    const r = await post(solvePath("sudoku-parity-tokens"), { puzzle: goldenIds[2] }, { accept: "text/event-stream" });
     expect(r.status).toBe(200);
     expect(r.headers.get("content-type")).toContain("text/event-stream");
     const events = parseSse(await text(r));
     const steps = events.filter((e) => e.event === "step").map((e) => e.data as { step: number; puzzles: ApiResult[] });
     expect(steps.map((s) => s.step)).toEqual(Array.from({ length: 16 }, (_, i) => i + 1));
     steps.forEach((s) => {
-      expect(s.puzzles[0].solution).toBe(digits(goldenSudoku.steps[s.step - 1].preds[2]));
+      expect(s.puzzles[0].solution).toEqual(goldenSudoku.steps[s.step - 1].preds[2]);
       expect(s.puzzles[0].confidence).toBeCloseTo(1 / (1 + Math.exp(-goldenSudoku.steps[s.step - 1].q_halt_logits[2])), 4);
     });
     expect(events.at(-1)!.event).toBe("result");
-    expect((events.at(-1)!.data as { result: ApiResult }).result.solution).toBe(digits(lastStep(goldenSudoku).preds[2]));
+    expect((events.at(-1)!.data as { result: ApiResult }).result.solution).toEqual(lastStep(goldenSudoku).preds[2]);
     await expectError(post(solvePath("sudoku-parity"), { puzzle: "1" }, { accept: "text/event-stream" }), 422, "bad_puzzle");
   });
 });
 
 describe("concurrency", () => {
   type Job = () => Promise<unknown>;
-  const answersOf = (results: ApiResult[]) => results.map(({ solution, steps, confidence, halted, check }) => ({ solution, steps, confidence, halted, check }));
+  const answersOf = (results: ApiResult[]) => results.map(({ solution, steps, confidence, halted, solved, stopped, check }) => ({ solution, steps, confidence, halted, solved, stopped, check }));
   const jobs: Job[] = Array.from({ length: 32 }, (_, i): Job => {
     const puzzle = sudokuPuzzles[i % 4];
     const halt = i % 3 === 0 ? "adaptive" : "fixed";

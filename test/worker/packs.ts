@@ -1,5 +1,6 @@
 // Packs the Worker tests serve from the local R2 bucket: the shipped TRM and
-// HRM parity packs and a 5x5 maze pack converted from an official-code fixture.
+// HRM parity packs (the sudoku one also as a tokens model) and a 5x5 maze pack
+// converted from an official-code fixture.
 import { env } from "cloudflare:test";
 import { type PackManifest, sha256Hex } from "../../src/engine/pack.ts";
 import { encodeSafetensors, parseSafetensors, toBFloat16, toFloat32 } from "../../src/engine/safetensors.ts";
@@ -14,6 +15,8 @@ import mazeManifest from "../fixtures/packs/maze-5x5/model.json";
 
 export const PACKS = {
   "sudoku-parity": { manifest: sudokuManifest, weights: sudokuWeights },
+  // The same weights as a tokens model, for the golden inputs (random tokens, not valid sudokus).
+  "sudoku-parity-tokens": { manifest: { ...sudokuManifest, task: "tokens" }, weights: sudokuWeights },
   "tokens-parity": { manifest: tokensManifest, weights: tokensWeights },
   "maze-5x5": { manifest: mazeManifest, weights: mazeWeights },
   "hrm-parity": { manifest: hrmManifest, weights: hrmWeights },

@@ -32,6 +32,7 @@ export interface ArcResult {
   augmentations: string[]; // identifiers of the rows used
   candidates: Candidate[][]; // per test input, best first
   steps: number[]; // supervision steps of each sequence (augmentation-major)
+  votes: Vote[]; // each sequence's vote, augmentation-major, in the order the book took them (jobs combine slices from these)
   sequences: number;
 }
 
@@ -81,6 +82,7 @@ export async function solveArcTask(
   });
   const book = new VoteBook();
   const steps: number[] = [];
+  const votes: Vote[] = [];
   const sliceSize = Math.max(1, net.maxBatch);
   const slices = Math.ceil(work.length / sliceSize);
   const voteOf = (w: (typeof work)[number], preds: Int32Array, qHalt: number): Vote => voteFromOutput(preds, qHalt, augs[w.aug]);
@@ -102,7 +104,9 @@ export async function solveArcTask(
       await nextTurn();
     }
     slice.forEach((w, i) => {
-      book.add(task, tests[w.test], voteOf(w, last[i].preds, last[i].qHalt));
+      const vote = voteOf(w, last[i].preds, last[i].qHalt);
+      book.add(task, tests[w.test], vote);
+      votes.push(vote);
       steps.push(last[i].steps);
     });
   }
@@ -111,6 +115,7 @@ export async function solveArcTask(
     augmentations: rows.names.slice(0, used),
     candidates: tests.map((g) => book.candidates(task, g)),
     steps,
+    votes,
     sequences: work.length,
     truncated,
   };

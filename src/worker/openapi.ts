@@ -1,0 +1,214 @@
+// The API described in OpenAPI 3.1, served at /openapi.json. The tests check
+// every route, status and error code here against real answers inside workerd
+// (test/worker/openapi.test.ts), so this stays true.
+
+const errorCodes = {
+  400: ["malformed_json", "bad_request", "bad_encoding"],
+  401: ["unauthorized"],
+  403: ["origin_not_allowed"],
+  404: ["not_found", "model_not_found"],
+  405: ["method_not_allowed"],
+  406: ["not_acceptable"],
+  413: ["body_too_large", "too_many_puzzles"],
+  415: ["unsupported_media_type"],
+  422: ["bad_puzzle", "token_out_of_vocab", "bad_sequence_length", "puzzle_id_out_of_range", "bad_max_steps", "bad_halt", "bad_budget", "budget_exhausted", "bad_detail", "bad_grid", "bad_augmentations", "bad_h_cycles", "unknown_task", "too_much_work"],
+  429: ["rate_limited"],
+  503: ["model_unavailable", "rows_unavailable", "misconfigured", "overloaded", "unhealthy"],
+} as const;
+
+export const ERROR_CODES = errorCodes;
+
+const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
+const error = (status: keyof typeof errorCodes, description: string) => ({
+  description: `${description} (${errorCodes[status].join(", ")})`,
+  ...(status === 405 ? { headers: { Allow: { schema: { type: "string" } } } } : {}),
+  ...(status === 429 || status === 503 ? { headers: { "Retry-After": { schema: { type: "string" } } } } : {}),
+  content: { "application/json": { schema: ref("Error") } },
+});
+// Every /v1 route can answer these.
+const guarded = {
+  401: error(401, "API_TOKEN is set and the bearer token is missing or wrong"),
+  429: error(429, "this client sent too many requests; retry after Retry-After seconds"),
+  503: error(503, "the configuration is invalid, or a model's objects cannot be used, or the isolate is full"),
+};
+const jsonBody = (schema: unknown, description: string) => ({ description, content: { "application/json": { schema } } });
+const name = { name: "name", in: "path", required: true, schema: { type: "string", pattern: "^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$" } };
+const check = { type: "object", description: "the task's check: Sudoku valid, keeps_givens, complete; Maze valid, keeps_maze, connected, shortest", additionalProperties: { type: "boolean" } };
+
+const result = {
+  type: "object",
+  required: ["index", "solution", "steps", "confidence", "halted", "stopped", "truncated", "timings"],
+  additionalProperties: false,
+  properties: {
+    index: { type: "integer", minimum: 0 },
+    solution: { description: "the answer in the task's notation, in the form of the input" },
+    steps: { type: "integer", minimum: 1, description: "supervision steps run" },
+    confidence: { type: "number", minimum: 0, maximum: 1, description: "sigmoid of the Q-head's halt logit" },
+    halted: { type: "boolean", description: "the Q-head says halt at the last step run" },
+    solved: { type: "boolean", description: "the answer passes the task's check (tasks with a check)" },
+    check,
+    stopped: { enum: ["max_steps", "halted", "solved", "budget"], description: "why the puzzle stopped" },
+    truncated: { type: "boolean", description: "the request's budget ran out first: the best answer so far" },
+    cells: { type: "array", items: { type: "number" }, description: 'with detail "cells": each answer cell\'s top probability, (sequences x seq_len)' },
+    timings: {
+      type: "object",
+      required: ["compute_ms", "total_ms"],
+      additionalProperties: false,
+      properties: { compute_ms: { type: "number", minimum: 0 }, total_ms: { type: "number", minimum: 0 } },
+    },
+  },
+};
+
+const options = {
+  max_steps: { type: "integer", minimum: 1, description: "up to the model's halt_max_steps (the default)" },
+  halt: { enum: ["fixed", "adaptive", "checked"], default: "fixed" },
+  detail: { enum: ["cells"], description: "also report each answer cell's top probability (Sudoku, Maze, tokens)" },
+  budget_steps: { type: "integer", minimum: 1, description: "supervision steps for the whole request, summed over its sequences; up to MAX_BUDGET_STEPS (the default)" },
+};
+
+const modelSummary = {
+  type: "object",
+  required: ["name", "task", "parameters", "size_bytes", "dtype", "seq_len", "vocab_size", "halt_max_steps", "block", "loaded"],
+  properties: {
+    name: { type: "string" },
+    task: { enum: ["sudoku", "maze", "arc", "tokens"] },
+    parameters: { type: "integer" },
+    size_bytes: { type: "integer" },
+    dtype: { enum: ["f32", "bf16", "int8"] },
+    seq_len: { type: "integer" },
+    vocab_size: { type: "integer" },
+    halt_max_steps: { type: "integer" },
+    block: { enum: ["mlp_t", "attention"] },
+    loaded: { type: "boolean" },
+  },
+};
+
+export const OPENAPI = {
+  openapi: "3.1.0",
+  info: { title: "TRM Worker", version: "0.1.0", description: "Tiny Recursive Models served from R2. Errors are {error: {code, message, request_id}}; every answer has an x-request-id header." },
+  paths: {
+    "/v1/health": {
+      get: {
+        summary: "the bucket and every loaded model",
+        responses: { 200: jsonBody(ref("Health"), "all checks pass"), ...guarded },
+      },
+    },
+    "/v1/models": {
+      get: {
+        summary: "models in the bucket",
+        responses: {
+          200: jsonBody({ type: "object", required: ["models"], properties: { models: { type: "array", items: { oneOf: [modelSummary, { type: "object", required: ["name", "error"], properties: { name: { type: "string" }, error: ref("ErrorDetail") } }] } } } }, "each model, or why its manifest cannot be read"),
+          ...guarded,
+        },
+      },
+    },
+    "/v1/models/{name}": {
+      get: {
+        summary: "one model's summary and manifest",
+        parameters: [name],
+        responses: {
+          200: jsonBody({ allOf: [modelSummary, { type: "object", required: ["manifest"], properties: { manifest: { type: "object" } } }] }, "the model"),
+          404: error(404, "no such model"),
+          ...guarded,
+        },
+      },
+    },
+    "/v1/models/{name}/solve": {
+      post: {
+        summary: "solve puzzles: JSON, NDJSON (one puzzle per line) or SSE (Accept: text/event-stream)",
+        parameters: [name],
+        requestBody: {
+          required: true,
+          content: {
+            "application/json": { schema: { oneOf: [ref("SolveRequest"), ref("ArcRequest")] } },
+            "application/x-ndjson": { schema: { type: "string", description: "one {puzzle, max_steps?, halt?, budget_steps?} object per line" } },
+            "application/ndjson": { schema: { type: "string", description: "as application/x-ndjson" } },
+          },
+        },
+        responses: {
+          200: {
+            description: "the answers",
+            content: {
+              "application/json": { schema: ref("SolveResponse") },
+              "application/x-ndjson": { schema: { type: "string", description: "one {line, result} or {line, error} per input line, in order" } },
+              "text/event-stream": { schema: { type: "string", description: "step events {step, puzzles}, then a result event (the JSON answer) or an error event" } },
+            },
+          },
+          400: error(400, "the body cannot be read, or has unknown or missing fields"),
+          404: error(404, "no such model"),
+          406: error(406, "the Accept header allows none of the answer types"),
+          413: error(413, "over MAX_BODY_BYTES, or more than MAX_PUZZLES puzzles or lines"),
+          415: error(415, "the Content-Type is not JSON or NDJSON, or the charset is not UTF-8"),
+          422: error(422, "a puzzle or an option does not fit the model, or the puzzle has no answer"),
+          ...guarded,
+        },
+      },
+    },
+    "/openapi.json": { get: { summary: "this description", responses: { 200: jsonBody({ type: "object" }, "OpenAPI 3.1") } } },
+  },
+  components: {
+    schemas: {
+      ErrorDetail: {
+        type: "object",
+        required: ["code", "message"],
+        properties: { code: { type: "string" }, message: { type: "string", maxLength: 503 }, request_id: { type: "string" } },
+      },
+      Error: {
+        type: "object",
+        required: ["error"],
+        properties: {
+          error: { allOf: [ref("ErrorDetail"), { type: "object", required: ["request_id"], properties: { code: { enum: Object.values(errorCodes).flat() } } }] },
+          checks: ref("Health"),
+        },
+      },
+      SolveRequest: {
+        oneOf: [
+          { type: "object", required: ["puzzle"], additionalProperties: false, properties: { puzzle: { description: "one puzzle in the task's notation" }, ...options } },
+          { type: "object", required: ["puzzles"], additionalProperties: false, properties: { puzzles: { type: "array", minItems: 1, description: "up to MAX_PUZZLES" }, ...options } },
+        ],
+      },
+      Result: result,
+      ArcRequest: {
+        description: "for a model whose task is arc: one task, or several as puzzles",
+        oneOf: [
+          { type: "object", required: ["task", "test"], properties: { task: { type: "string" }, test: { type: "array", items: { type: "object", required: ["input"] } }, augmentations: {}, max_steps: options.max_steps, halt: options.halt, h_cycles: { type: "integer", minimum: 1 } } },
+          { type: "object", required: ["puzzles"], properties: { puzzles: { type: "array", items: { type: "object", required: ["task", "test"] } } } },
+        ],
+      },
+      ArcResult: {
+        type: "object",
+        required: ["task", "tests", "augmentations", "sequences", "steps", "h_cycles", "truncated", "rows", "timings"],
+        properties: {
+          task: { type: "string" },
+          tests: { type: "array", items: { type: "object", required: ["candidates"], properties: { attempt_1: { type: "array" }, attempt_2: { type: "array" }, candidates: { type: "array" } } } },
+          augmentations: { type: "integer" },
+          sequences: { type: "integer" },
+          steps: { type: "integer" },
+          h_cycles: { type: "integer" },
+          truncated: { type: "boolean" },
+          rows: { type: "object", required: ["bytes_read", "cached"] },
+          timings: { type: "object" },
+        },
+      },
+      SolveResponse: {
+        oneOf: [
+          { type: "object", required: ["model", "task", "result"], additionalProperties: false, properties: { model: { type: "string" }, task: { type: "string" }, result: { oneOf: [ref("Result"), ref("ArcResult")] } } },
+          { type: "object", required: ["model", "task", "results"], additionalProperties: false, properties: { model: { type: "string" }, task: { type: "string" }, results: { type: "array", items: { oneOf: [ref("Result"), ref("ArcResult")] } } } },
+        ],
+      },
+      Health: {
+        type: "object",
+        required: ["ok", "bucket", "models", "solving"],
+        properties: {
+          ok: { type: "boolean" },
+          solving: { type: "integer", minimum: 0, description: "solve requests this isolate is computing or has queued" },
+          bucket: { type: "object", required: ["ok"], properties: { ok: { type: "boolean" }, message: { type: "string" } } },
+          models: {
+            type: "array",
+            items: { type: "object", required: ["name", "ok", "state"], properties: { name: { type: "string" }, ok: { type: "boolean" }, state: { enum: ["loading", "loaded"] }, message: { type: "string" } } },
+          },
+        },
+      },
+    },
+  },
+};
