@@ -18,6 +18,10 @@ const errorCodes = {
 
 export const ERROR_CODES = errorCodes;
 
+/** Codes only the job routes answer (src/worker/jobs/api.ts); documented on those routes. */
+const jobErrorCodes = ["job_not_found", "job_not_finished", "puzzle_too_large", "input_not_found", "input_too_large"] as const;
+const jobError = (status: number, description: string) => ({ description, content: { "application/json": { schema: ref("Error") } } });
+
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
 const error = (status: keyof typeof errorCodes, description: string) => ({
   description: `${description} (${errorCodes[status].join(", ")})`,
@@ -32,6 +36,7 @@ const guarded = {
   503: error(503, "the configuration is invalid, or a model's objects cannot be used, or the isolate is full"),
 };
 const jsonBody = (schema: unknown, description: string) => ({ description, content: { "application/json": { schema } } });
+const jobId = { name: "id", in: "path", required: true, schema: { type: "string" } };
 const name = { name: "name", in: "path", required: true, schema: { type: "string", pattern: "^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$" } };
 const check = { type: "object", description: "the task's check: Sudoku valid, keeps_givens, complete; Maze valid, keeps_maze, connected, shortest", additionalProperties: { type: "boolean" } };
 
@@ -144,6 +149,36 @@ export const OPENAPI = {
         },
       },
     },
+    "/v1/jobs": {
+      post: {
+        summary: "a batch job over Cloudflare Queues: {model, puzzles | tasks (ARC) | input: <R2 key in JOB_DATA>, options?}",
+        requestBody: { required: true, content: { "application/json": { schema: { type: "object", required: ["model"], properties: { model: { type: "string" }, puzzles: { type: "array" }, tasks: { type: "object" }, input: { type: "string" }, options: { type: "object" } } } } } },
+        responses: {
+          202: jsonBody(ref("Job"), "queued; Location is the job's status URL"),
+          400: error(400, "the body cannot be read, or has unknown or missing fields"),
+          404: jobError(404, "no such model, or no such input object (model_not_found, input_not_found)"),
+          413: jobError(413, "more than MAX_JOB_PUZZLES puzzles, an input over MAX_JOB_INPUT_BYTES, or a puzzle too large for one queue message (too_many_puzzles, input_too_large, puzzle_too_large)"),
+          422: error(422, "a puzzle or an option does not fit the model"),
+          ...guarded,
+        },
+      },
+    },
+    "/v1/jobs/{id}": {
+      get: { summary: "state, counts, CPU ms so far, ETA, failures", parameters: [jobId], responses: { 200: jsonBody(ref("Job"), "the job"), 404: jobError(404, "no such job (job_not_found)"), ...guarded } },
+      delete: { summary: "cancel: queued messages do no work", parameters: [jobId], responses: { 200: jsonBody(ref("Job"), "the job, cancelled"), 404: jobError(404, "no such job (job_not_found)"), ...guarded } },
+    },
+    "/v1/jobs/{id}/{part}": {
+      get: {
+        summary: "results (NDJSON in input order: what is done, or all when finished), or an ARC job's submission / report",
+        parameters: [jobId, { name: "part", in: "path", required: true, schema: { enum: ["results", "submission", "report"] } }],
+        responses: {
+          200: { description: "the results or file", content: { "application/x-ndjson": { schema: { type: "string" } }, "application/json": { schema: { type: "object" } } } },
+          404: jobError(404, "no such job, or not an ARC job (job_not_found, not_found)"),
+          409: jobError(409, "the ARC vote is not written yet (job_not_finished)"),
+          ...guarded,
+        },
+      },
+    },
     "/openapi.json": { get: { summary: "this description", responses: { 200: jsonBody({ type: "object" }, "OpenAPI 3.1") } } },
   },
   components: {
@@ -157,7 +192,7 @@ export const OPENAPI = {
         type: "object",
         required: ["error"],
         properties: {
-          error: { allOf: [ref("ErrorDetail"), { type: "object", required: ["request_id"], properties: { code: { enum: Object.values(errorCodes).flat() } } }] },
+          error: { allOf: [ref("ErrorDetail"), { type: "object", required: ["request_id"], properties: { code: { enum: [...Object.values(errorCodes).flat(), ...jobErrorCodes] } } }] },
           checks: ref("Health"),
         },
       },
@@ -195,6 +230,22 @@ export const OPENAPI = {
           { type: "object", required: ["model", "task", "result"], additionalProperties: false, properties: { model: { type: "string" }, task: { type: "string" }, result: { oneOf: [ref("Result"), ref("ArcResult")] } } },
           { type: "object", required: ["model", "task", "results"], additionalProperties: false, properties: { model: { type: "string" }, task: { type: "string" }, results: { type: "array", items: { oneOf: [ref("Result"), ref("ArcResult")] } } } },
         ],
+      },
+      Job: {
+        type: "object",
+        required: ["id", "state", "model", "task", "counts", "slices", "cpu_ms", "links"],
+        properties: {
+          id: { type: "string" },
+          state: { enum: ["queued", "running", "voting", "done", "cancelled"] },
+          model: { type: "string" },
+          task: { type: "string" },
+          counts: { type: "object", required: ["total", "done", "failed", "pending"] },
+          slices: { type: "object" },
+          cpu_ms: { type: "number" },
+          eta_s: { description: "seconds left, or null" },
+          failures: { type: "array" },
+          links: { type: "object" },
+        },
       },
       Health: {
         type: "object",

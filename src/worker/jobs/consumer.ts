@@ -65,7 +65,7 @@ async function voteIfDone(env: JobsEnv, id: string): Promise<void> {
 }
 
 export async function consume(batch: MessageBatch<SliceMessage>, env: JobsEnv): Promise<void> {
-  if (!env.JOB_DEAD_LETTER_QUEUE) throw new TrmError("bad_configuration", "the Worker's JOB_DEAD_LETTER_QUEUE setting must name the jobs queue's dead_letter_queue", 503);
+  if (!env.JOB_DEAD_LETTER_QUEUE) throw new TrmError("misconfigured", "the Worker's JOB_DEAD_LETTER_QUEUE setting must name the jobs queue's dead_letter_queue", 503);
   const deadLetters = batch.queue === env.JOB_DEAD_LETTER_QUEUE;
   for (const msg of batch.messages) {
     const m = msg.body;
