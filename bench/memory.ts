@@ -6,6 +6,8 @@
 //   js_heap_bytes: the isolate's JS heap in use plus the ArrayBuffers it holds
 //     (V8's Runtime.getHeapUsage usedSize + backingStorageSize over the inspector,
 //     after a forced GC), so pack bytes still held after loading would show here;
+//   js_heap_peak_bytes: the largest heap sampled while the step ran (carries, rows,
+//     votes alive at once; garbage included, so an upper bound): what total_bytes uses;
 //   cpu_ms_per_augmentation_step: workerd's CPU time (this Worker's process, all
 //     threads, /proc) over the step request, per sequence.
 // 128 MiB is the Workers isolate limit, which the local runtime does not enforce.
@@ -30,7 +32,8 @@ export interface MemoryRow {
   js_heap_bytes: number; // used JS heap + ArrayBuffer backing stores
   js_heap_used_bytes: number;
   js_array_buffer_bytes: number;
-  total_bytes: number; // wasm + JS
+  js_heap_peak_bytes: number; // the most sampled while the step ran (no forced GC: an upper bound)
+  total_bytes: number; // wasm + JS at its peak
   under_128_mib: boolean;
   load_ms: number; // wall, R2 read to packed
   step_ms: number; // wall
@@ -112,11 +115,29 @@ export async function memoryInWorkerd(rows: { config: string; augmentations: num
       await call(`/models/${name}/${MANIFEST_FILE}`, { method: "PUT", body: JSON.stringify(manifest) });
       await call(`/models/${name}/${WEIGHTS_FILE}`, { method: "PUT", body: bytes });
       const { load_ms } = (await (await call(`/load?model=${name}`)).json()) as { load_ms: number };
-      const cpu0 = ownWorkerdCpuMs();
-      const step = (await (await call(`/step?model=${name}&augmentations=${r.augmentations}`)).json()) as { step_ms: number; wasm_bytes: number };
-      const cpu1 = ownWorkerdCpuMs();
       const session = await inspector(port);
       try {
+        // While the step runs, sample the heap whenever the isolate lets the inspector in (between
+        // supervision steps and slices): no forced GC, so garbage counts too and the peak is an upper bound.
+        const usage = async () => {
+          const h = (await session.send("Runtime.getHeapUsage")) as { usedSize: number; backingStorageSize?: number };
+          return h.usedSize + (h.backingStorageSize ?? 0);
+        };
+        let peak = 0;
+        let stepping = true;
+        const sampler = (async () => {
+          while (stepping) {
+            peak = Math.max(peak, await usage().catch(() => 0));
+            await new Promise((r) => setTimeout(r, 100));
+          }
+        })();
+        const cpu0 = ownWorkerdCpuMs();
+        // ARC rows with augmentations run as an ARC request does: sliced, then voted
+        const arc = config.seq_len === 900 && config.vocab_size === 12 && r.augmentations > 1 ? "&arc=1" : "";
+        const step = (await (await call(`/step?model=${name}&augmentations=${r.augmentations}${arc}`)).json()) as { step_ms: number; wasm_bytes: number };
+        const cpu1 = ownWorkerdCpuMs();
+        stepping = false;
+        await sampler;
         const gc = session.send("HeapProfiler.collectGarbage");
         await call("/ping"); // the isolate runs the collection when it is entered
         await gc;
@@ -126,7 +147,8 @@ export async function memoryInWorkerd(rows: { config: string; augmentations: num
           config: r.config, augmentations: r.augmentations, dtype: r.dtype, runtime: "workerd",
           parameters: manifest.weights.parameters, pack_bytes: bytes.byteLength,
           wasm_bytes: step.wasm_bytes, js_heap_bytes: js, js_heap_used_bytes: heap.usedSize, js_array_buffer_bytes: heap.backingStorageSize ?? 0,
-          total_bytes: step.wasm_bytes + js, under_128_mib: step.wasm_bytes + js < ISOLATE_LIMIT_BYTES,
+          js_heap_peak_bytes: Math.max(peak, js),
+          total_bytes: step.wasm_bytes + Math.max(peak, js), under_128_mib: step.wasm_bytes + Math.max(peak, js) < ISOLATE_LIMIT_BYTES,
           load_ms, step_ms: step.step_ms,
           cpu_ms_per_augmentation_step: cpu0 === null || cpu1 === null ? null : (cpu1 - cpu0) / r.augmentations,
         });

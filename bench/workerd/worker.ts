@@ -6,13 +6,27 @@
 //     checksum → views → packed into wasm memory, the pack's bytes released).
 //   GET /step?model=<name>&augmentations=N: one full supervision step over N random sequences;
 //     answers the wasm memory after it (bench/memory.ts measures the JS heap from outside).
+//     With &arc=1 the N sequences are one ARC test input under N augmentations, solved the way
+//     an ARC request is (src/tasks/arc/solve.ts: slices of one network batch, then the vote).
 import kernels from "../../build/kernels.wasm";
 import { recurse } from "../../src/engine/recursion.ts";
 import type { WasmNetwork } from "../../src/engine/wasm-network.ts";
 import { getModel } from "../../src/worker/models.ts";
 import { CONFIGS } from "../configs.ts";
 import { benchNetwork } from "../network.ts";
-import { randomPuzzles } from "../random-weights.ts";
+import { randomPuzzles, seededUniform } from "../random-weights.ts";
+import { solveArcTask } from "../../src/tasks/arc/solve.ts";
+import type { TaskRows } from "../../src/engine/puzzle-table.ts";
+
+/** A task's rows as the Worker would read them: the original and count - 1 random augmentations. */
+function randomArcTask(dim: number, count: number): { rows: TaskRows; grid: { rows: number; cols: number; cells: Uint8Array } } {
+  const uniform = seededUniform(3);
+  const perm = () => "0" + [1, 2, 3, 4, 5, 6, 7, 8, 9].sort(() => uniform() - 0.5).join("");
+  const names = ["bench", ...Array.from({ length: count - 1 }, () => `bench|||t${Math.floor(uniform() * 8)}|||${perm()}`)];
+  const rows = Float32Array.from({ length: count * dim }, () => uniform() - 0.5);
+  const grid = { rows: 12, cols: 15, cells: Uint8Array.from({ length: 180 }, () => Math.floor(uniform() * 10)) };
+  return { rows: { task: "bench", names, ids: names.map((_, i) => i + 1), rows, bytes: rows.byteLength }, grid };
+}
 import { plan } from "../timing.ts";
 
 interface Env {
@@ -48,9 +62,14 @@ export default {
       }
       if (url.pathname === "/step") {
         const model = await getModel(env.MODELS, name);
-        const puzzles = randomPuzzles(model.config, Number(url.searchParams.get("augmentations") ?? "1"));
+        const count = Number(url.searchParams.get("augmentations") ?? "1");
         const t = performance.now();
-        for (const _ of recurse(model.network, puzzles, 1, "fixed")); // one supervision step, in groups of maxBatch
+        if (url.searchParams.get("arc") === "1") {
+          const { rows, grid } = randomArcTask(model.config.arch.puzzle_emb_ndim, count);
+          await solveArcTask(model.network, "bench", [grid], rows, { augmentations: "all", maxSteps: 1, halt: "fixed" });
+        } else {
+          for (const _ of recurse(model.network, randomPuzzles(model.config, count), 1, "fixed")); // one supervision step, in groups of maxBatch
+        }
         const stepMs = performance.now() - t;
         return Response.json({ step_ms: stepMs, wasm_bytes: (model.network as WasmNetwork).memoryBytes });
       }
