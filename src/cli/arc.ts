@@ -14,7 +14,7 @@ import { toArray } from "../tasks/arc/grid.ts";
 import { augmentationsOption, hCyclesOption } from "../tasks/arc/solve.ts";
 import { type Candidate, PASS_KS, evaluate } from "../tasks/arc/vote.ts";
 import { parseTasksFile, resultJson, submissionJson } from "../tasks/arc/tasks-file.ts";
-import { UsageError, haltOption, intOption, linearOption, readText } from "./args.ts";
+import { UsageError, haltOption, intOption, linearOption, progressBar, readText } from "./args.ts";
 import { type ArcSettings, type TaskAnswer, type TaskWork, solveTasks } from "./arc-solve.ts";
 
 function parseJsonFile(text: string, path: string): unknown {
@@ -117,30 +117,18 @@ export async function arcCommand(argv: string[]): Promise<void> {
   const planned = new Map(known.map((t) => [t.task, t.tests.length * Math.min(rowCount(index.tasks[t.task]), augmentations === "all" ? Infinity : augmentations)]));
   const totalSequences = [...planned.values()].reduce((a, b) => a + b, 0);
   const threads = intOption(values.threads, "threads") ?? Math.min(availableParallelism(), known.length);
-  const tty = process.stderr.isTTY && !values.quiet;
   const started = performance.now();
+  const bar = values.quiet ? undefined : progressBar("arc", totalSequences, "augmented inputs");
   const fractions = new Map<string, number>();
-  let lastLine = 0;
   const progress = (task: string, fraction: number) => {
     fractions.set(task, fraction);
-    if (values.quiet) return;
-    const now = performance.now();
-    const finished = [...fractions.values()].filter((f) => f === 1).length;
-    if (!tty && fraction !== 1 && now - lastLine < 10_000) return; // a line every 10 s in logs
-    lastLine = now;
-    const done = [...fractions].reduce((n, [t, f]) => n + f * planned.get(t)!, 0);
-    const elapsed = (now - started) / 1000;
-    const eta = done > 0 ? (elapsed * (totalSequences - done)) / done : 0;
-    const width = 30;
-    const filled = Math.round((width * done) / totalSequences);
-    const line = `[${"#".repeat(filled)}${" ".repeat(width - filled)}] ${finished}/${known.length} tasks  ${Math.round(done)}/${totalSequences} augmented inputs  ${elapsed.toFixed(1)} s  eta ${eta.toFixed(0)} s`;
-    process.stderr.write(tty ? `\r${line}` : `trm arc: ${line}\n`);
+    bar?.update(Math.round([...fractions].reduce((n, [t, f]) => n + f * planned.get(t)!, 0)));
   };
   const answers = new Map<string, TaskAnswer>();
   const settings: ArcSettings = { model: values.model, augmentations, maxSteps, halt, hCycles, linear };
   if (threads <= 1) await solveTasks(settings, work, progress, (a) => answers.set(a.task, a));
   else await inThreads(settings, shareOut(work, planned, threads), progress, (a) => answers.set(a.task, a));
-  if (tty) process.stderr.write("\n");
+  bar?.end();
   const evaluation = evaluate(tasks, (task, j) => answers.get(task)?.candidates[j] ?? []);
   const sequencesDone = [...answers.values()].reduce((n, a) => n + a.sequences, 0);
   const seconds = (performance.now() - started) / 1000;
