@@ -17,6 +17,7 @@ import { join, resolve } from "node:path";
 import { createTestHarness } from "wrangler";
 import { ARC_ATTENTION, SUDOKU_MLP_T } from "./configs.ts";
 import { randomSafetensors } from "./random-weights.ts";
+import { workerdCpuMs } from "./workerd.ts";
 import { type ModelConfig, validateConfig } from "../src/engine/config.ts";
 import { stepFlops } from "../src/engine/cost.ts";
 import { PACK_FORMAT, PACK_FORMAT_VERSION, manifestConfig, parameterCount, parseManifest, sha256Hex } from "../src/engine/pack.ts";
@@ -52,37 +53,8 @@ async function official(name: string, task: string, config: ModelConfig): Promis
   return { name, manifest, weights };
 }
 
-/** ns of CPU of the workerd processes started by this process (its descendants), summed over their threads. */
-function workerdCpuMs(): number {
-  const parent = new Map<number, number>();
-  const comm = new Map<number, string>();
-  for (const d of readdirSync("/proc").filter((x) => /^\d+$/.test(x))) {
-    try {
-      const stat = readFileSync(`/proc/${d}/stat`, "utf8");
-      const close = stat.lastIndexOf(")");
-      comm.set(Number(d), stat.slice(stat.indexOf("(") + 1, close));
-      parent.set(Number(d), Number(stat.slice(close + 2).split(" ")[1]));
-    } catch {
-      // process ended
-    }
-  }
-  const mine = (pid: number): boolean => {
-    for (let p = pid; p > 1; p = parent.get(p) ?? 0) if (p === process.pid) return true;
-    return false;
-  };
-  let ns = 0;
-  for (const [pid, name] of comm) {
-    if (name !== "workerd" || !mine(pid)) continue;
-    for (const tid of readdirSync(`/proc/${pid}/task`)) {
-      try {
-        ns += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, "utf8").split(" ")[0]);
-      } catch {
-        // thread ended
-      }
-    }
-  }
-  return ns / 1e6;
-}
+/** CPU ms of the workerd processes this process started. */
+const ownCpuMs = () => workerdCpuMs({ ownOnly: true }) ?? NaN;
 
 interface Worker {
   url: string;
@@ -150,9 +122,9 @@ async function measure(worker: Worker, c: Case): Promise<Measured[]> {
   for (const steps of c.steps) {
     const n = sliceSize(c.pack, steps);
     const puzzles = c.puzzles(n);
-    const before = workerdCpuMs();
+    const before = ownCpuMs();
     const s = await runJob(worker.url, c.pack.name, puzzles, steps);
-    const cpu = workerdCpuMs() - before;
+    const cpu = ownCpuMs() - before;
     if (s.slices.total !== 1) throw new Error(`${c.name}: ${s.slices.total} messages, expected 1`);
     const gflop = n * steps * stepGflop;
     out.push({
@@ -210,9 +182,9 @@ async function main() {
       const jobs = workers.map(() => sudokus(sliceSize(packs[0], 16)));
       await Promise.all(workers.map((w) => runJob(w.url, "sudoku", sudokus(1), 1))); // warm: model loaded
       const t0 = performance.now();
-      const cpu0 = workerdCpuMs();
+      const cpu0 = ownCpuMs();
       await Promise.all(workers.map((w, i) => runJob(w.url, "sudoku", jobs[i], 16)));
-      const cores = (workerdCpuMs() - cpu0) / (performance.now() - t0);
+      const cores = (ownCpuMs() - cpu0) / (performance.now() - t0);
       const wall = (performance.now() - t0) / 1000;
       const puzzles = k * jobs[0].length;
       throughput.push({ consumers: k, puzzles, wall_s: Math.round(wall * 10) / 10, puzzles_per_s: Math.round((puzzles / wall) * 100) / 100, cores_used: Math.round(cores * 100) / 100 });

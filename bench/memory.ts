@@ -11,13 +11,13 @@
 //   cpu_ms_per_augmentation_step: workerd's CPU time (this Worker's process, all
 //     threads, /proc) over the step request, per sequence.
 // 128 MiB is the Workers isolate limit, which the local runtime does not enforce.
-import { readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { unstable_startWorker } from "wrangler";
 import { dims } from "../src/engine/config.ts";
 import { MANIFEST_FILE, WEIGHTS_FILE } from "../src/engine/pack.ts";
 import { CONFIGS } from "./configs.ts";
 import { randomPack } from "./random-weights.ts";
+import { workerdCpuMs } from "./workerd.ts";
 
 export const ISOLATE_LIMIT_BYTES = 128 * 2 ** 20;
 
@@ -40,33 +40,6 @@ export interface MemoryRow {
   cpu_ms_per_augmentation_step: number | null;
 }
 
-/** CPU ms of the workerd processes this process started (all threads; /proc schedstat, ns); null without /proc. */
-function ownWorkerdCpuMs(): number | null {
-  try {
-    let ns = 0;
-    for (const pid of readdirSync("/proc").filter((d) => /^\d+$/.test(d))) {
-      let stat: string;
-      try {
-        if (readFileSync(`/proc/${pid}/comm`, "utf8").trim() !== "workerd") continue;
-        stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-      } catch {
-        continue;
-      }
-      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
-      if (ppid !== process.pid) continue; // another engineer's or test's workerd
-      for (const tid of readdirSync(`/proc/${pid}/task`)) {
-        try {
-          ns += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, "utf8").split(" ")[0]);
-        } catch {
-          // thread ended
-        }
-      }
-    }
-    return ns / 1e6;
-  } catch {
-    return null;
-  }
-}
 
 /** A DevTools-protocol session on the Worker's inspector (the proxy wrangler runs). */
 async function inspector(port: number) {
@@ -131,11 +104,11 @@ export async function memoryInWorkerd(rows: { config: string; augmentations: num
             await new Promise((r) => setTimeout(r, 100));
           }
         })();
-        const cpu0 = ownWorkerdCpuMs();
+        const cpu0 = workerdCpuMs({ ownOnly: true });
         // ARC rows with augmentations run as an ARC request does: sliced, then voted
         const arc = config.seq_len === 900 && config.vocab_size === 12 && r.augmentations > 1 ? "&arc=1" : "";
         const step = (await (await call(`/step?model=${name}&augmentations=${r.augmentations}${arc}`)).json()) as { step_ms: number; wasm_bytes: number };
-        const cpu1 = ownWorkerdCpuMs();
+        const cpu1 = workerdCpuMs({ ownOnly: true });
         stepping = false;
         await sampler;
         const gc = session.send("HeapProfiler.collectGarbage");

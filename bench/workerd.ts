@@ -10,18 +10,32 @@ export interface WorkerdRun extends NetworkRun {
   workerd_cpu_per_wall: number | null;
 }
 
-/** CPU ms of every workerd process on the machine, summed over its threads (/proc/<pid>/task/<tid>/schedstat, ns). */
-function workerdCpuMs(): number | null {
+/**
+ * CPU ms of the workerd processes on the machine (or only those this process
+ * started, its descendants), summed over their threads (/proc/<pid>/task/<tid>/schedstat, ns);
+ * null without /proc.
+ */
+export function workerdCpuMs({ ownOnly = false } = {}): number | null {
   try {
-    let ns = 0;
-    for (const pid of readdirSync("/proc").filter((d) => /^\d+$/.test(d))) {
-      let comm: string;
+    const parent = new Map<number, number>();
+    const comm = new Map<number, string>();
+    for (const d of readdirSync("/proc").filter((x) => /^\d+$/.test(x))) {
       try {
-        comm = readFileSync(`/proc/${pid}/comm`, "utf8").trim();
+        const stat = readFileSync(`/proc/${d}/stat`, "utf8");
+        const close = stat.lastIndexOf(")");
+        comm.set(Number(d), stat.slice(stat.indexOf("(") + 1, close));
+        parent.set(Number(d), Number(stat.slice(close + 2).split(" ")[1]));
       } catch {
-        continue;
+        // process ended
       }
-      if (comm !== "workerd") continue;
+    }
+    const mine = (pid: number): boolean => {
+      for (let p = pid; p > 1; p = parent.get(p) ?? 0) if (p === process.pid) return true;
+      return false;
+    };
+    let ns = 0;
+    for (const [pid, name] of comm) {
+      if (name !== "workerd" || (ownOnly && !mine(pid))) continue; // another run's workerd
       for (const tid of readdirSync(`/proc/${pid}/task`)) {
         try {
           ns += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, "utf8").split(" ")[0]);
