@@ -8,10 +8,11 @@
 // script (error, Ctrl-C, SIGTERM, SIGHUP, the Worker exiting) ends that group,
 // so no workerd is left holding the port.
 import { type ChildProcess, spawn } from "node:child_process";
-import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { connect } from "node:net";
 import { join, resolve } from "node:path";
 import { getPlatformProxy } from "wrangler";
+import { type PutBucket, seedShippedPacks } from "./seed-packs.ts";
 
 const ROOT = resolve(import.meta.dirname, "..");
 const PORT = Number(process.env.PORT ?? 8787);
@@ -75,22 +76,9 @@ function portInUse(port: number): Promise<boolean> {
 }
 
 async function seed(): Promise<void> {
-  const { env, dispose } = await getPlatformProxy<{ MODELS: { put(key: string, value: string | Uint8Array): Promise<unknown> } }>({
-    configPath: join(ROOT, "wrangler.toml"),
-    persist: true,
-  });
-  const names = readdirSync(join(ROOT, "weights"), { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name);
+  const { env, dispose } = await getPlatformProxy<{ MODELS: PutBucket }>({ configPath: join(ROOT, "wrangler.toml"), persist: true });
   try {
-    for (const name of names) {
-      const manifest = JSON.parse(readFileSync(join(ROOT, "weights", name, "model.json"), "utf8"));
-      await env.MODELS.put(`models/${name}/model.json`, JSON.stringify(manifest));
-      // An ARC pack's puzzle table, identifiers and task index are objects of their own (read by range per request).
-      const table = manifest.puzzle_table;
-      for (const file of [manifest.weights.file, ...(table ? [table.file, table.identifiers_file, table.index_file] : [])]) {
-        await env.MODELS.put(`models/${name}/${file}`, readFileSync(join(ROOT, "weights", name, file)));
-      }
-      console.log(`seeded models/${name} (${manifest.task}, ${manifest.weights.bytes} bytes)`);
-    }
+    await seedShippedPacks(env.MODELS, (name, task, bytes) => console.log(`seeded models/${name} (${task}, ${bytes} bytes)`));
   } finally {
     await dispose();
   }
