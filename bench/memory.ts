@@ -42,7 +42,7 @@ export interface MemoryRow {
 
 
 /** A DevTools-protocol session on the Worker's inspector (the proxy wrangler runs). */
-async function inspector(port: number) {
+export async function inspector(port: number) {
   const list = (await (await fetch(`http://127.0.0.1:${port}/json`)).json()) as { webSocketDebuggerUrl: string }[];
   // the proxy accepts the DevTools front end's origin
   const ws = new WebSocket(list[0].webSocketDebuggerUrl, { headers: { Origin: "https://devtools.devprod.cloudflare.dev" } } as unknown as string[]);
@@ -51,18 +51,60 @@ async function inspector(port: number) {
     ws.addEventListener("error", () => reject(new Error("cannot connect to the Worker's inspector")));
   });
   let id = 0;
-  const pending = new Map<number, (result: unknown) => void>();
+  let context: number | undefined; // the Worker's execution context, once Runtime.enable has announced it
+  const pending = new Map<number, { resolve: (result: unknown) => void; reject: (e: Error) => void }>();
   ws.addEventListener("message", (e) => {
-    const m = JSON.parse(String(e.data)) as { id?: number; result?: unknown };
-    if (m.id !== undefined) pending.get(m.id)?.(m.result);
+    const m = JSON.parse(String(e.data)) as { id?: number; result?: unknown; error?: { message: string }; method?: string; params?: { context?: { id: number } } };
+    if (m.method === "Runtime.executionContextCreated") context = m.params?.context?.id;
+    if (m.id === undefined) return;
+    const p = pending.get(m.id);
+    pending.delete(m.id);
+    if (m.error) p?.reject(new Error(`inspector: ${m.error.message}`));
+    else p?.resolve(m.result);
   });
   // An answer that never comes (seen once on a loaded machine) fails the row instead of hanging the bench.
-  const send = (method: string, timeoutMs = 60_000) => new Promise<unknown>((resolve, reject) => {
-    pending.set(++id, resolve);
-    ws.send(JSON.stringify({ id, method, params: {} }));
+  const send = (method: string, params: Record<string, unknown> = {}, timeoutMs = 60_000) => new Promise<unknown>((resolve, reject) => {
+    pending.set(++id, { resolve, reject });
+    ws.send(JSON.stringify({ id, method, params }));
     setTimeout(() => reject(new Error(`the Worker's inspector did not answer ${method} within ${timeoutMs} ms`)), timeoutMs).unref();
   });
-  return { send, close: () => ws.close() };
+  return { send, context: () => context, close: () => ws.close() };
+}
+
+export type Inspector = Awaited<ReturnType<typeof inspector>>;
+
+export interface HeapUsage {
+  usedSize: number; // JS heap in use
+  totalSize: number; // JS heap V8 has committed
+  backingStorageSize?: number; // ArrayBuffer backing stores
+}
+
+/** The isolate's heap after a forced GC; `enter` makes a request, since the isolate runs the collection when it is entered. */
+export async function heapAfterGc(session: Inspector, enter: () => Promise<unknown>): Promise<HeapUsage> {
+  const gc = session.send("HeapProfiler.collectGarbage");
+  await enter();
+  await gc;
+  return (await session.send("Runtime.getHeapUsage")) as HeapUsage;
+}
+
+/**
+ * Bytes of every WebAssembly.Memory alive in the isolate (one per loaded model's
+ * engine), found from outside: Runtime.queryObjects over WebAssembly.Memory's
+ * prototype. An engine instance that leaked would show as one more entry.
+ */
+export async function wasmMemories(session: Inspector): Promise<number[]> {
+  if (session.context() === undefined) await session.send("Runtime.enable");
+  const group = { objectGroup: "wasm-memories" }; // released below, so the inspector itself holds nothing
+  try {
+    const proto = (await session.send("Runtime.evaluate", { expression: "WebAssembly.Memory.prototype", contextId: session.context(), ...group })) as { result: { objectId: string } };
+    const found = (await session.send("Runtime.queryObjects", { prototypeObjectId: proto.result.objectId, ...group })) as { objects: { objectId: string } };
+    const sizes = (await session.send("Runtime.callFunctionOn", {
+      objectId: found.objects.objectId, functionDeclaration: "function () { return this.map((m) => m.buffer.byteLength); }", returnByValue: true, ...group,
+    })) as { result: { value: number[] } };
+    return sizes.result.value;
+  } finally {
+    await session.send("Runtime.releaseObjectGroup", group);
+  }
 }
 
 export async function memoryInWorkerd(rows: { config: string; augmentations: number; dtype: "f32" | "bf16" }[]): Promise<MemoryRow[]> {
@@ -111,10 +153,7 @@ export async function memoryInWorkerd(rows: { config: string; augmentations: num
         const cpu1 = workerdCpuMs({ ownOnly: true });
         stepping = false;
         await sampler;
-        const gc = session.send("HeapProfiler.collectGarbage");
-        await call("/ping"); // the isolate runs the collection when it is entered
-        await gc;
-        const heap = (await session.send("Runtime.getHeapUsage")) as { usedSize: number; backingStorageSize?: number };
+        const heap = await heapAfterGc(session, () => call("/ping"));
         const js = heap.usedSize + (heap.backingStorageSize ?? 0);
         out.push({
           config: r.config, augmentations: r.augmentations, dtype: r.dtype, runtime: "workerd",

@@ -10,6 +10,27 @@ export interface WorkerdRun extends NetworkRun {
   workerd_cpu_per_wall: number | null;
 }
 
+/** Pids of the workerd processes on the machine, or only of those this process started (its descendants). */
+export function workerdPids({ ownOnly = false } = {}): number[] {
+  const parent = new Map<number, number>();
+  const comm = new Map<number, string>();
+  for (const d of readdirSync("/proc").filter((x) => /^\d+$/.test(x))) {
+    try {
+      const stat = readFileSync(`/proc/${d}/stat`, "utf8");
+      const close = stat.lastIndexOf(")");
+      comm.set(Number(d), stat.slice(stat.indexOf("(") + 1, close));
+      parent.set(Number(d), Number(stat.slice(close + 2).split(" ")[1]));
+    } catch {
+      // process ended
+    }
+  }
+  const mine = (pid: number): boolean => {
+    for (let p = pid; p > 1; p = parent.get(p) ?? 0) if (p === process.pid) return true;
+    return false;
+  };
+  return [...comm].filter(([pid, name]) => name === "workerd" && (!ownOnly || mine(pid))).map(([pid]) => pid); // not another run's workerd
+}
+
 /**
  * CPU ms of the workerd processes on the machine (or only those this process
  * started, its descendants), summed over their threads (/proc/<pid>/task/<tid>/schedstat, ns);
@@ -17,25 +38,8 @@ export interface WorkerdRun extends NetworkRun {
  */
 export function workerdCpuMs({ ownOnly = false } = {}): number | null {
   try {
-    const parent = new Map<number, number>();
-    const comm = new Map<number, string>();
-    for (const d of readdirSync("/proc").filter((x) => /^\d+$/.test(x))) {
-      try {
-        const stat = readFileSync(`/proc/${d}/stat`, "utf8");
-        const close = stat.lastIndexOf(")");
-        comm.set(Number(d), stat.slice(stat.indexOf("(") + 1, close));
-        parent.set(Number(d), Number(stat.slice(close + 2).split(" ")[1]));
-      } catch {
-        // process ended
-      }
-    }
-    const mine = (pid: number): boolean => {
-      for (let p = pid; p > 1; p = parent.get(p) ?? 0) if (p === process.pid) return true;
-      return false;
-    };
     let ns = 0;
-    for (const [pid, name] of comm) {
-      if (name !== "workerd" || (ownOnly && !mine(pid))) continue; // another run's workerd
+    for (const pid of workerdPids({ ownOnly })) {
       for (const tid of readdirSync(`/proc/${pid}/task`)) {
         try {
           ns += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, "utf8").split(" ")[0]);
