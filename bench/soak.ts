@@ -97,7 +97,7 @@ export const MIX: Kind[] = [
   ["sudoku-parity json", (i) => solve("sudoku-parity", { puzzle: sudokus[i % 40], max_steps: 1 })],
   ["arc json", (i) => solve("arc-parity", { ...arcTask(i), augmentations: 2, max_steps: 1, h_cycles: 1 })],
   ["arc sse", (i) => solve("arc-parity", { ...arcTask(i + 1), augmentations: 2, max_steps: 1, h_cycles: 1 }, { accept: "text/event-stream" })],
-  ["aborted json", (i) => solve("sudoku", { puzzles: sudokus.slice(i % 30, (i % 30) + 4) }, { abortAfter: 100 })],
+  ["aborted json", (i) => solve("sudoku", { puzzles: sudokus.slice(i % 30, (i % 30) + 4), max_steps: 6 }, { abortAfter: 100 })],
   ["aborted sse", (i) => solve("sudoku", { puzzles: sudokus.slice(i % 30, (i % 30) + 8) }, { accept: "text/event-stream", abortAfter: "first-chunk" })],
   ["aborted ndjson", () => solve("maze", ndjson(mazes.map((m) => ({ puzzle: m, max_steps: 4 }))), { type: "application/x-ndjson", abortAfter: "first-chunk" })],
   ["aborted arc sse", (i) => solve("arc-parity", { ...arcTask(i), augmentations: 2, max_steps: 2, h_cycles: 1 }, { accept: "text/event-stream", abortAfter: "first-chunk" })],
