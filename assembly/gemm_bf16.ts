@@ -6,12 +6,13 @@
 // `and 0xffff0000` columns 4-7, exactly (bf16 → f32 is exact).
 //
 // Why widen into a scratch panel instead of in the micro-kernel: widening in
-// registers costs a shift per 8 FMAs, and on this machine's cores (AMD Zen)
-// vector shifts share the FMA pipes, which made that kernel ~5 % slower than
-// the f32 one on every shape. Here a (kc, 8) piece of a panel is widened once
-// into a 16 KiB f32 scratch (in L1) and gemm.ts's own 4×8 micro-kernel runs on
-// it for MC rows of A (the MC × kc block of A stays in L2), so the widening is
-// spread over MC / 4 tiles. The products and sums are the f32 kernel's in the
+// registers adds a shift and an AND to every 8 FMAs, and on this machine (AMD
+// EPYC) that kernel measured ~5 % slower than the f32 one on every shape (the
+// likely cause: vector shifts issue on one of the two FMA pipes on AMD Zen).
+// Here a (kc, 8) piece of a panel is widened once into a 16 KiB f32 scratch
+// (in L1) and gemm.ts's own 4×8 micro-kernel runs on it for MC rows of A (the
+// MC × kc block of A stays in L2), so the widening is spread over MC / 4
+// tiles. The products and sums are the f32 kernel's in the
 // same order (KC blocks added to C as gemm does; the SwiGLU tiles resume
 // their accumulators across chunks of k), so the same weights give the same
 // bits as gemm / gemm_swiglu on their f32 widening.
