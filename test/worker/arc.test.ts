@@ -6,7 +6,7 @@ import { env } from "cloudflare:test";
 import { exports } from "cloudflare:workers";
 import { beforeAll, describe, expect, test } from "vitest";
 import type { WorkerEnv } from "../../src/worker/index.ts";
-import { call, callWith, solvePath } from "./http.ts";
+import { call, callWith, solvePath, solving, until } from "./http.ts";
 import testPuzzles from "@shared/golden/arc/data/test_puzzles.json";
 import officialSubmission from "@shared/golden/arc/eval_model/submission.json";
 import { ARC_PACK, arcTable, seedArcPack } from "./packs.ts";
@@ -114,17 +114,6 @@ describe("ARC in the Worker", () => {
   });
 });
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const solving = async () => ((await (await call("/v1/health")).json()) as { solving: number }).solving;
-
-async function until(condition: () => Promise<boolean>, deadlineMs: number): Promise<number> {
-  const t0 = performance.now();
-  while (!(await condition())) {
-    if (performance.now() - t0 > deadlineMs) throw new Error(`condition not met within ${deadlineMs} ms`);
-    await sleep(10);
-  }
-  return performance.now() - t0;
-}
 
 /** Reads an SSE body until `count` step events have come; returns the ms between the first and the last. */
 async function readSteps(reader: ReadableStreamDefaultReader<Uint8Array>, count: number): Promise<number> {
