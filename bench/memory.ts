@@ -79,10 +79,18 @@ export interface HeapUsage {
   backingStorageSize?: number; // ArrayBuffer backing stores
 }
 
-/** The isolate's heap after a forced GC; `enter` makes a request, since the isolate runs the collection when it is entered. */
+/**
+ * The isolate's heap after a forced GC; `enter` makes a request, since the
+ * isolate runs the collection when it is entered. A request that lands before
+ * the inspector's message does not run it, so enter again until it is done.
+ */
 export async function heapAfterGc(session: Inspector, enter: () => Promise<unknown>): Promise<HeapUsage> {
-  const gc = session.send("HeapProfiler.collectGarbage");
-  await enter();
+  let done = false;
+  const gc = session.send("HeapProfiler.collectGarbage").finally(() => (done = true));
+  for (let i = 0; i < 20 && !done; i++) {
+    await enter();
+    await Promise.race([gc, new Promise((r) => setTimeout(r, 1000))]);
+  }
   await gc;
   return (await session.send("Runtime.getHeapUsage")) as HeapUsage;
 }
