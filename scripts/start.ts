@@ -12,6 +12,7 @@ import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { connect } from "node:net";
 import { join, resolve } from "node:path";
 import { getPlatformProxy } from "wrangler";
+import { packFiles } from "../src/engine/pack.ts";
 
 const ROOT = resolve(import.meta.dirname, "..");
 const PORT = Number(process.env.PORT ?? 8787);
@@ -84,9 +85,8 @@ async function seed(): Promise<void> {
     for (const name of names) {
       const manifest = JSON.parse(readFileSync(join(ROOT, "weights", name, "model.json"), "utf8"));
       await env.MODELS.put(`models/${name}/model.json`, JSON.stringify(manifest));
-      // An ARC pack's puzzle table, identifiers and task index are objects of their own (read by range per request).
-      const table = manifest.puzzle_table;
-      for (const file of [manifest.weights.file, ...(table ? [table.file, table.identifiers_file, table.index_file] : [])]) {
+      // An ARC pack's puzzle table, identifiers, task index and puzzles file are objects of their own (read by range per request).
+      for (const file of packFiles(manifest)) {
         await env.MODELS.put(`models/${name}/${file}`, readFileSync(join(ROOT, "weights", name, file)));
       }
       console.log(`seeded models/${name} (${manifest.task}, ${manifest.weights.bytes} bytes)`);

@@ -8,6 +8,7 @@ import { join, resolve } from "node:path";
 import { type BrowserContext, type Page, type Response as PageResponse, chromium } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { createTestHarness } from "wrangler";
+import { packFiles } from "../../src/engine/pack.ts";
 
 const ROOT = resolve(import.meta.dirname, "../..");
 const ARTIFACTS = join(ROOT, "test/browser/artifacts");
@@ -29,7 +30,7 @@ async function seedShippedPacks(bucket: { put(key: string, value: string | Uint8
     const dir = join(ROOT, "weights", entry.name);
     const manifest = JSON.parse(readFileSync(join(dir, "model.json"), "utf8"));
     await bucket.put(`models/${entry.name}/model.json`, JSON.stringify(manifest));
-    await bucket.put(`models/${entry.name}/${manifest.weights.file}`, new Uint8Array(readFileSync(join(dir, manifest.weights.file))));
+    for (const file of packFiles(manifest)) await bucket.put(`models/${entry.name}/${file}`, new Uint8Array(readFileSync(join(dir, file))));
   }
 }
 
