@@ -25,7 +25,7 @@ import { solveCommand } from "./solve.ts";
 const VERSION = "0.1.0";
 
 const USAGE = `usage:
-  trm convert <checkpoint> --config all_config.yaml [--dataset dataset.json] [--identifiers identifiers.json] [--seq-len N]
+  trm convert <checkpoint> --config all_config.yaml [--dataset dataset.json] [--identifiers identifiers.json [--puzzles test_puzzles.json]] [--seq-len N]
               [--vocab-size N] [--num-puzzle-identifiers N] [--dtype f32|bf16|int8] [--task NAME] [--name NAME] --out <dir>
   trm run --model <dir> --input <file.json> [--steps N] [--halt fixed|adaptive] [--logits] [--engine wasm|reference] [--linear f32|int8]
   trm solve --model <dir> --task sudoku|maze|tokens --input <file> [--steps N] [--halt fixed|adaptive|checked] [--linear f32|int8]
@@ -66,6 +66,7 @@ async function convertCommand(argv: string[]): Promise<void> {
       name: { type: "string" },
       out: { type: "string" },
       identifiers: { type: "string" },
+      puzzles: { type: "string" },
     },
   });
   if (positionals.length !== 1) throw new UsageError("convert takes exactly one checkpoint file");
@@ -106,6 +107,8 @@ async function convertCommand(argv: string[]): Promise<void> {
     identifiersJson: values.identifiers ? await readText(values.identifiers, "identifiers") : undefined,
     identifiersName: values.identifiers,
     writeTable,
+    puzzlesJson: values.puzzles ? new TextEncoder().encode(await readText(values.puzzles, "puzzles")) : undefined,
+    puzzlesName: values.puzzles,
   })
     .catch((e) => {
       if (tableFd !== undefined) closeSync(tableFd);

@@ -10,7 +10,7 @@
 import { TrmError } from "../errors.ts";
 import { type PuzzleTableManifest, type TaskIndex, rowCount, sha256Hex, taskEntry } from "../engine/puzzle-table.ts";
 import type { PackManifest } from "../engine/pack.ts";
-import { parseGrid } from "../tasks/arc/grid.ts";
+import { parsePuzzlesFile } from "../tasks/arc/tasks-file.ts";
 import { arcContext } from "./arc.ts";
 import { modelKey, readManifest } from "./models.ts";
 
@@ -29,19 +29,6 @@ async function arcPack(bucket: R2Bucket, name: string): Promise<{ manifest: Pack
   return { manifest, index: (await arcContext(bucket, { name, manifest })).index };
 }
 
-/** Checks one task of the puzzles file and keeps only what the route shows. */
-function checkPuzzle(task: string, value: unknown): string {
-  const p = value as { train?: unknown; test?: unknown };
-  if (!p || typeof p !== "object" || !Array.isArray(p.train) || !Array.isArray(p.test) || p.test.length === 0) throw new TrmError("bad_pack", `task ${task.slice(0, 64)} is not {"train": [...], "test": [...]}`);
-  const pair = (x: unknown, where: string, needsOutput: boolean) => {
-    const { input, output } = (x ?? {}) as { input?: unknown; output?: unknown };
-    parseGrid(input, `${where}.input`);
-    if (output !== undefined || needsOutput) parseGrid(output, `${where}.output`);
-    return output === undefined ? { input } : { input, output };
-  };
-  return JSON.stringify({ train: p.train.map((x, i) => pair(x, `${task}.train[${i}]`, true)), test: p.test.map((x, i) => pair(x, `${task}.test[${i}]`, false)) });
-}
-
 /** The pack's puzzles file, verified and split by task; undefined when the pack ships none. */
 function puzzlesOf(bucket: R2Bucket, name: string, table: PuzzleTableManifest): Promise<Puzzles> | undefined {
   const file = table.puzzles_file;
@@ -56,12 +43,16 @@ function puzzlesOf(bucket: R2Bucket, name: string, table: PuzzleTableManifest): 
       const bytes = new Uint8Array(await object.arrayBuffer());
       const digest = await sha256Hex(bytes);
       if (digest !== table.puzzles_sha256) throw unavailable(`has sha256 ${digest}, model.json says ${table.puzzles_sha256}`);
+      let json: unknown;
       try {
-        const json = JSON.parse(new TextDecoder().decode(bytes)) as unknown;
-        if (!json || typeof json !== "object" || Array.isArray(json)) throw new TrmError("bad_pack", "is not an object of tasks");
-        return new Map(Object.entries(json).map(([task, p]) => [task, checkPuzzle(task, p)]));
+        json = JSON.parse(new TextDecoder().decode(bytes));
+      } catch {
+        throw unavailable("is not valid JSON");
+      }
+      try {
+        return new Map([...parsePuzzlesFile(json, file)].map(([task, p]) => [task, JSON.stringify(p)]));
       } catch (e) {
-        throw unavailable(e instanceof TrmError ? `is malformed: ${e.message}` : "is not valid JSON");
+        throw e instanceof TrmError ? unavailable(`is malformed: ${e.message}`) : e;
       }
     })();
     puzzleFiles.set(key, loading);
