@@ -83,7 +83,7 @@ export function arc(model: ModelInfo, token: () => string): TaskView {
   const augmentations = Object.assign(el("input"), { type: "number", min: "1", value: "2", inputMode: "numeric" });
 
   /** The test inputs, and for each the current attempts, the expected output when shipped, and the vote. */
-  function drawTests(board: HTMLElement, votes: Vote[], heading: string): void {
+  function drawTests(board: HTMLElement, votes: Vote[], heading: string, final = false): void {
     board.className = "board arc";
     board.removeAttribute("role");
     board.setAttribute("aria-label", heading);
@@ -101,7 +101,7 @@ export function arc(model: ModelInfo, token: () => string): TaskView {
           const list = el("ol", "", "vote");
           list.setAttribute("aria-label", `the vote for test input ${i + 1}`);
           list.append(...v.candidates.map((c) => el("li", `${c.votes} vote${c.votes === 1 ? "" : "s"}, confidence ${c.confidence.toFixed(3)}, ${shape(c.grid)}${same(c.grid, t.output) ? " = expected" : ""}`)));
-          section.append(el("p", "Vote so far (distinct grids, best first):", "hint"), list);
+          section.append(el("p", `${final ? "Final vote" : "Vote so far"} (distinct grids, best first):`, "hint"), list);
         }
         return section;
       }),
@@ -178,7 +178,7 @@ export function arc(model: ModelInfo, token: () => string): TaskView {
     },
     result(board, data) {
       const r = (data as { result: ArcResult }).result;
-      drawTests(board, r.tests, `task ${task?.task}: the final vote`);
+      drawTests(board, r.tests, `task ${task?.task}: the final vote`, true);
       const tests = task?.test ?? [];
       const scored = tests.every((t) => t.output !== undefined);
       const hits = r.tests.filter((v, i) => same(v.attempt_1, tests[i]?.output) || same(v.attempt_2, tests[i]?.output)).length;

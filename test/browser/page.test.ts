@@ -243,6 +243,7 @@ describe("the playground page", () => {
     expect(await outcome("steps")).toBe("2");
     measured.arc_click_to_final_step_ms = Number((await outcome("click-to-final"))!.replace(" ms", ""));
     await page.screenshot({ path: join(ARTIFACTS, "arc.png"), fullPage: true });
+    await page.locator("section[aria-labelledby=run-heading]").screenshot({ path: join(ARTIFACTS, "arc-panel.png") }); // docs/playground-arc.png
     expect(consoleErrors).toEqual([]);
   });
 
@@ -298,6 +299,10 @@ describe("the playground page", () => {
     await page.setViewportSize({ width: 375, height: 740 });
     await openPage();
     await page.screenshot({ path: join(ARTIFACTS, "phone.png"), fullPage: true });
+    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(375);
+    await choose("model", "arc-parity"); // demonstrations and grids wrap too
+    await page.waitForSelector("body[data-state=idle] .demos[data-task]");
+    await page.screenshot({ path: join(ARTIFACTS, "phone-arc.png"), fullPage: true });
     expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(375);
     await page.setViewportSize({ width: 1100, height: 900 });
   });
