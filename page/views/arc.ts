@@ -27,12 +27,14 @@ interface Vote {
   candidates: { grid: Grid; votes: number; confidence: number }[];
 }
 interface StepEvent {
+  task: string;
   slice: number;
   slices: number;
   step: number;
   tests: Vote[];
 }
 interface ArcResult {
+  task: string;
   tests: Vote[];
   augmentations: number;
   sequences: number;
@@ -78,20 +80,21 @@ const match = (attempt: Grid | undefined, output: Grid | undefined) => (output =
 
 export function arc(model: ModelInfo, token: () => string): TaskView {
   const base = `/v1/models/${encodeURIComponent(model.name)}/tasks`;
-  let task: Task | undefined;
+  let task: Task | undefined; // the one picked
+  const loaded = new Map<string, Task>(); // every task fetched; events name theirs, so a task picked mid-run does not confuse the drawing
   let before: Vote[] = [];
   const augmentations = Object.assign(el("input"), { type: "number", min: "1", value: "2", inputMode: "numeric" });
 
   /** The test inputs, and for each the current attempts, the expected output when shipped, and the vote. */
-  function drawTests(board: HTMLElement, votes: Vote[], heading: string, final = false): void {
+  function drawTests(board: HTMLElement, shown: Task | undefined, votes: Vote[], heading: string, final = false): void {
     board.className = "board arc";
     board.removeAttribute("role");
     board.setAttribute("aria-label", heading);
     board.replaceChildren(
-      ...(task?.test ?? []).map((t, i) => {
+      ...(shown?.test ?? []).map((t, i, tests) => {
         const v = votes[i];
         const section = el("section", "", "arc-test");
-        section.append(el("h3", `Test input ${i + 1} of ${task!.test!.length}`));
+        section.append(el("h3", `Test input ${i + 1} of ${tests.length}`));
         const row = el("div", "", "grids");
         row.append(figure("input", t.input, 160));
         if (v) row.append(figure(`attempt 1${match(v.attempt_1, t.output)}`, v.attempt_1, 160, before[i]?.attempt_1), figure(`attempt 2${match(v.attempt_2, t.output)}`, v.attempt_2, 160, before[i]?.attempt_2));
@@ -115,8 +118,9 @@ export function arc(model: ModelInfo, token: () => string): TaskView {
     delete container.dataset.task;
     container.replaceChildren(el("p", `Loading task ${id}…`, "hint"));
     changed();
-    const t = await getJson<Task>(`${base}/${encodeURIComponent(id)}`, token());
+    const t = loaded.get(id) ?? (await getJson<Task>(`${base}/${encodeURIComponent(id)}`, token()));
     task = t;
+    loaded.set(t.task, t);
     container.dataset.task = t.task; // which task is shown, for people and tests
     augmentations.max = String(t.augmentations);
     augmentations.value = String(Math.min(Number(augmentations.value) || 2, t.augmentations));
@@ -168,18 +172,18 @@ export function arc(model: ModelInfo, token: () => string): TaskView {
     },
     reset(board) {
       before = [];
-      if (task) drawTests(board, [], `task ${task.task}: its test inputs`);
+      if (task) drawTests(board, task, [], `task ${task.task}: its test inputs`);
       else board.replaceChildren();
     },
     step(board, data): Progress {
       const e = data as StepEvent;
-      drawTests(board, e.tests, `task ${task?.task}: the vote after step ${e.step}`);
+      drawTests(board, loaded.get(e.task), e.tests, `task ${e.task}: the vote after step ${e.step}`);
       return { step: e.step, confidence: e.tests[0]?.candidates[0]?.confidence ?? 0, halted: false, phase: e.slices > 1 ? `Slice ${e.slice} of ${e.slices} of the augmented inputs.` : undefined };
     },
     result(board, data) {
       const r = (data as { result: ArcResult }).result;
-      drawTests(board, r.tests, `task ${task?.task}: the final vote`, true);
-      const tests = task?.test ?? [];
+      drawTests(board, loaded.get(r.task), r.tests, `task ${r.task}: the final vote`, true);
+      const tests = loaded.get(r.task)?.test ?? [];
       const scored = tests.every((t) => t.output !== undefined);
       const hits = r.tests.filter((v, i) => same(v.attempt_1, tests[i]?.output) || same(v.attempt_2, tests[i]?.output)).length;
       const rows: OutcomeRow[] = [
