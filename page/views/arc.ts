@@ -83,6 +83,7 @@ export function arc(model: ModelInfo, token: () => string): TaskView {
   let task: Task | undefined; // the one picked
   const loaded = new Map<string, Task>(); // every task fetched; events name theirs, so a task picked mid-run does not confuse the drawing
   let before: Vote[] = [];
+  let wanted = ""; // the task picked last: an earlier pick that loads later is dropped
   const augmentations = Object.assign(el("input"), { type: "number", min: "1", value: "2", inputMode: "numeric" });
 
   /** The test inputs, and for each the current attempts, the expected output when shipped, and the vote. */
@@ -114,11 +115,13 @@ export function arc(model: ModelInfo, token: () => string): TaskView {
   }
 
   async function load(container: HTMLElement, changed: () => void, id: string): Promise<void> {
+    wanted = id;
     task = undefined;
     delete container.dataset.task;
     container.replaceChildren(el("p", `Loading task ${id}…`, "hint"));
     changed();
     const t = loaded.get(id) ?? (await getJson<Task>(`${base}/${encodeURIComponent(id)}`, token()));
+    if (id !== wanted) return;
     task = t;
     loaded.set(t.task, t);
     container.dataset.task = t.task; // which task is shown, for people and tests
