@@ -40,6 +40,7 @@ interface ArcResult {
   sequences: number;
   steps: number;
   truncated: boolean;
+  truncated_reason?: string;
   rows: { bytes_read: number; cached: boolean };
   timings?: { total_ms?: number };
 }
@@ -194,7 +195,7 @@ export function arc(model: ModelInfo, token: () => string): TaskView {
         ...r.tests.map((v, i): OutcomeRow => [`Test ${i + 1}`, tests[i]?.output === undefined ? "no expected output" : same(v.attempt_1, tests[i].output) ? "attempt 1 matches" : same(v.attempt_2, tests[i].output) ? "attempt 2 matches" : "neither attempt matches", `test-${i + 1}`]),
         ["Augmentations", `${r.augmentations} (${r.sequences} augmented inputs voted)`, "augmentations"],
         ["Steps", String(r.steps), "steps"],
-        ...(r.truncated ? [["Truncated", "yes: the vote so far", "truncated"] as OutcomeRow] : []),
+        ...(r.truncated ? [["Truncated", `yes: the vote so far (${r.truncated_reason ?? "no reason given"})`, "truncated"] as OutcomeRow] : []),
         ["Rows read from R2", r.rows.cached ? "none (cached)" : `${r.rows.bytes_read.toLocaleString("en")} bytes`, "rows"],
         ["Server total", `${r.timings?.total_ms ?? "?"} ms`, "total"],
       ];
