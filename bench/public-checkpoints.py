@@ -1,6 +1,6 @@
 """Writes stand-ins of the public TRM and HRM checkpoints: their files, layout and sizes, random weights.
 
-    python3 bench/public-checkpoints.py <layout> [--out DIR] [--checkpoint-name NAME] [--rows N] [--seed 0]
+    python3 bench/public-checkpoints.py <layout> [--out DIR] [--checkpoint-name NAME] [--rows N] [--hidden N] [--seed 0]
 
 Nothing here can download the real ones, so each layout copies what those
 repositories hold (sources in bench/RESULTS.md, "Public checkpoints"): the
@@ -27,7 +27,9 @@ Layouts (default --out /tmp/trm-public/<layout>; never commit these):
                identifiers.json (TRM's naming, "<task>|||t<k>|||<perm>"), test/dataset.json,
                test_puzzles.json, and table.json (the table's float32 sha256, for bench/stream-table.ts)
 --checkpoint-name renames the checkpoint file (the alphaXiv repos hold the TRM layouts as
-step_32550_sudoku_epoch50k and maze_hard_step_32550); --rows resizes the puzzle table.
+step_32550_sudoku_epoch50k and maze_hard_step_32550); --rows resizes the puzzle table;
+--hidden shrinks the width (heads: hidden / 64, at least 1) for the tiny copies of the
+layouts that test/node/public-layouts.test.ts converts (test/fixtures/checkpoints/public/).
 """
 
 import argparse
@@ -44,7 +46,7 @@ _spec = importlib.util.spec_from_file_location("torch_fixtures", os.path.join(HE
 fx = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(fx)
 
-HIDDEN, HEADS, EXPANSION = 512, 8, 4
+HIDDEN, EXPANSION = 512, 4
 CHUNK_ROWS = 4096
 PREFIX = "_orig_mod.model.inner."
 
@@ -66,25 +68,25 @@ def swiglu_width(n, expansion):
     return math.ceil(round(expansion * n * 2 / 3) / 256) * 256
 
 
-def table_chunks(rng, rows, digest):
+def table_chunks(rng, rows, hidden, digest):
     for first in range(0, rows, CHUNK_ROWS):
-        chunk = rng.standard_normal((min(CHUNK_ROWS, rows - first), HIDDEN), dtype=np.float32).astype("<f4").tobytes()
+        chunk = rng.standard_normal((min(CHUNK_ROWS, rows - first), hidden), dtype=np.float32).astype("<f4").tobytes()
         digest.update(chunk)
         yield chunk
 
 
-def state_dict_params(rng, family, vocab, seq_len, arch):
+def state_dict_params(rng, family, vocab, seq_len, arch, hidden):
     """(key, array or None for the puzzle table, storage class) in the order the official model registers them."""
     def linear(out_features, in_features):
         return rng.standard_normal((out_features, in_features), dtype=np.float32) / np.float32(math.sqrt(in_features))
 
-    inter = swiglu_width(HIDDEN, EXPANSION)
+    inter = swiglu_width(hidden, EXPANSION)
     params = [
-        ("H_init", rng.standard_normal(HIDDEN, dtype=np.float32), "BFloat16Storage"),
-        ("L_init", rng.standard_normal(HIDDEN, dtype=np.float32), "BFloat16Storage"),
-        ("embed_tokens.embedding_weight", rng.standard_normal((vocab, HIDDEN), dtype=np.float32), "FloatStorage"),
-        ("lm_head.weight", linear(vocab, HIDDEN), "FloatStorage"),
-        ("q_head.weight", linear(2, HIDDEN), "FloatStorage"),
+        ("H_init", rng.standard_normal(hidden, dtype=np.float32), "BFloat16Storage"),
+        ("L_init", rng.standard_normal(hidden, dtype=np.float32), "BFloat16Storage"),
+        ("embed_tokens.embedding_weight", rng.standard_normal((vocab, hidden), dtype=np.float32), "FloatStorage"),
+        ("lm_head.weight", linear(vocab, hidden), "FloatStorage"),
+        ("q_head.weight", linear(2, hidden), "FloatStorage"),
         ("q_head.bias", np.array([-5, -5], dtype=np.float32), "FloatStorage"),
         ("puzzle_emb.weights", None, "FloatStorage"),
     ]
@@ -98,14 +100,14 @@ def state_dict_params(rng, family, vocab, seq_len, arch):
                 params += [(base + "mlp_t.gate_up_proj.weight", linear(2 * inter_t, positions), "FloatStorage"),
                            (base + "mlp_t.down_proj.weight", linear(positions, inter_t), "FloatStorage")]
             else:
-                params += [(base + "self_attn.qkv_proj.weight", linear(3 * HIDDEN, HIDDEN), "FloatStorage"),
-                           (base + "self_attn.o_proj.weight", linear(HIDDEN, HIDDEN), "FloatStorage")]
-            params += [(base + "mlp.gate_up_proj.weight", linear(2 * inter, HIDDEN), "FloatStorage"),
-                       (base + "mlp.down_proj.weight", linear(HIDDEN, inter), "FloatStorage")]
+                params += [(base + "self_attn.qkv_proj.weight", linear(3 * hidden, hidden), "FloatStorage"),
+                           (base + "self_attn.o_proj.weight", linear(hidden, hidden), "FloatStorage")]
+            params += [(base + "mlp.gate_up_proj.weight", linear(2 * inter, hidden), "FloatStorage"),
+                       (base + "mlp.down_proj.weight", linear(hidden, inter), "FloatStorage")]
     return params
 
 
-def hrm_config(data_path):
+def hrm_config(data_path, hidden):
     # sapientinc/HRM pretrain.py: yaml.dump(PretrainConfig.model_dump()) with config/arch/hrm_v1.yaml
     # (${.hidden_size} already resolved); no forward_dtype, so the model's default, bfloat16.
     return f"""arch:
@@ -116,14 +118,14 @@ def hrm_config(data_path):
   expansion: {EXPANSION}
   halt_exploration_prob: 0.1
   halt_max_steps: 16
-  hidden_size: {HIDDEN}
+  hidden_size: {hidden}
   loss:
     loss_type: stablemax_cross_entropy
     name: losses@ACTLossHead
   name: hrm.hrm_act_v1@HierarchicalReasoningModel_ACTV1
-  num_heads: {HEADS}
+  num_heads: {max(1, hidden // 64)}
   pos_encodings: rope
-  puzzle_emb_ndim: {HIDDEN}
+  puzzle_emb_ndim: {hidden}
 beta1: 0.9
 beta2: 0.95
 checkpoint_every_eval: true
@@ -145,7 +147,7 @@ weight_decay: 1.0
 """
 
 
-def trm_config(arch, data_path):
+def trm_config(arch, data_path, hidden):
     # TinyRecursiveModels pretrain.py: config/arch/trm.yaml with the run's overrides, keys sorted.
     return f"""arch:
   H_cycles: 3
@@ -156,17 +158,17 @@ def trm_config(arch, data_path):
   forward_dtype: bfloat16
   halt_exploration_prob: 0.1
   halt_max_steps: 16
-  hidden_size: {HIDDEN}
+  hidden_size: {hidden}
   loss:
     loss_type: stablemax_cross_entropy
     name: losses@ACTLossHead
   mlp_t: {str(arch["mlp_t"]).lower()}
   name: recursive_reasoning.trm@TinyRecursiveReasoningModel_ACTV1
   no_ACT_continue: true
-  num_heads: {HEADS}
+  num_heads: {max(1, hidden // 64)}
   pos_encodings: {arch["pos_encodings"]}
   puzzle_emb_len: 16
-  puzzle_emb_ndim: {HIDDEN}
+  puzzle_emb_ndim: {hidden}
 beta1: 0.9
 beta2: 0.95
 checkpoint_every_eval: true
@@ -223,8 +225,10 @@ def main():
     parser.add_argument("--out", help="default: /tmp/trm-public/<layout>")
     parser.add_argument("--checkpoint-name", help="the checkpoint's file name (default: the repository's)")
     parser.add_argument("--rows", type=int, help="puzzle-embedding rows (default: the published count)")
+    parser.add_argument("--hidden", type=int, default=HIDDEN, help="hidden size (default: the published 512)")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
+    hidden = args.hidden
     family, file_name, vocab, seq_len, rows, arch = LAYOUTS[args.layout]
     rows = args.rows or rows
     file_name = args.checkpoint_name or file_name
@@ -234,11 +238,11 @@ def main():
 
     digest = hashlib.sha256()
     items = []
-    for index, (name, values, storage_class) in enumerate(state_dict_params(rng, family, vocab, seq_len, arch)):
+    for index, (name, values, storage_class) in enumerate(state_dict_params(rng, family, vocab, seq_len, arch, hidden)):
         key = str(index)
         if values is None:
-            storage = fx.Storage(storage_class, key, table_chunks(rng, rows, digest), rows * HIDDEN)
-            shape = (rows, HIDDEN)
+            storage = fx.Storage(storage_class, key, table_chunks(rng, rows, hidden, digest), rows * hidden)
+            shape = (rows, hidden)
         elif storage_class == "BFloat16Storage":
             storage = fx.bf16_storage(key, values)
             shape = values.shape
@@ -254,7 +258,7 @@ def main():
 
     data_path = {"sudoku": "data/sudoku-extreme-1k-aug-1000", "maze": "data/maze-30x30-hard-1k"}.get(args.layout.split("-")[1], "data/arc-aug-1000")
     with open(os.path.join(out, "all_config.yaml"), "w") as f:
-        f.write(hrm_config(data_path) if family == "hrm" else trm_config(arch, data_path))
+        f.write(hrm_config(data_path, hidden) if family == "hrm" else trm_config(arch, data_path, hidden))
     if args.layout in ARC_TASKS:
         write_json(os.path.join(out, "test", "dataset.json"), {
             "pad_id": 0, "ignore_label_id": 0, "blank_identifier_id": 0, "vocab_size": vocab, "seq_len": seq_len,
@@ -265,8 +269,8 @@ def main():
         grid = lambda h, w: rng.integers(0, 10, (h, w)).tolist()
         write_json(os.path.join(out, "test_puzzles.json" if family == "trm" else "test_challenges.json"),
                    {t: {"train": [], "test": [{"input": grid(12, 15)}]} for t in tasks[:2]})
-        write_json(os.path.join(out, "table.json"), {"key": PREFIX + "puzzle_emb.weights", "rows": rows, "columns": HIDDEN, "float32_sha256": digest.hexdigest(), "seed": args.seed})
-    print(f"wrote {path} ({os.path.getsize(path)} bytes; {len(items)} tensors, puzzle_emb.weights [{rows}, {HIDDEN}] float32)")
+        write_json(os.path.join(out, "table.json"), {"key": PREFIX + "puzzle_emb.weights", "rows": rows, "columns": hidden, "float32_sha256": digest.hexdigest(), "seed": args.seed})
+    print(f"wrote {path} ({os.path.getsize(path)} bytes; {len(items)} tensors, puzzle_emb.weights [{rows}, {hidden}] float32)")
 
 
 if __name__ == "__main__":
