@@ -1,9 +1,10 @@
 // Every pack in weights/ into an R2 bucket as the Worker reads them:
 // models/<name>/model.json, its weights and, for an ARC pack, its puzzle table,
-// identifiers and task index (objects of their own, read by range per request).
+// identifiers, task index and puzzles file (objects of their own, read by range per request).
 // `npm start` seeds its local bucket with it; the soak bench (bench/soak.ts) too.
 import { readFileSync, readdirSync } from "node:fs";
 import { join, resolve } from "node:path";
+import { packFiles } from "../src/engine/pack.ts";
 
 const WEIGHTS = resolve(import.meta.dirname, "..", "weights");
 
@@ -17,8 +18,7 @@ export async function seedShippedPacks(bucket: PutBucket, seeded?: (name: string
   for (const name of names) {
     const manifest = JSON.parse(readFileSync(join(WEIGHTS, name, "model.json"), "utf8"));
     await bucket.put(`models/${name}/model.json`, JSON.stringify(manifest));
-    const table = manifest.puzzle_table;
-    for (const file of [manifest.weights.file, ...(table ? [table.file, table.identifiers_file, table.index_file] : [])]) {
+    for (const file of packFiles(manifest)) {
       await bucket.put(`models/${name}/${file}`, new Uint8Array(readFileSync(join(WEIGHTS, name, file))));
     }
     seeded?.(name, manifest.task, manifest.weights.bytes);

@@ -124,9 +124,14 @@ console.log(`  curl -s ${BASE}/v1/models/${EXAMPLE_MODEL}/solve -H 'content-type
 const res = await fetch(`${BASE}/v1/models/${EXAMPLE_MODEL}/solve`, { method: "POST", headers: { "content-type": "application/json", ...auth }, body });
 console.log(`It answered (HTTP ${res.status}):\n${JSON.stringify(await res.json(), null, 2)}\n`);
 
-// ARC: one task of the shipped reference pack (random weights: it shows the pipeline, not intelligence).
-const arcTasks = JSON.parse(readFileSync(join(ROOT, "weights", ARC_EXAMPLE_MODEL, "test_puzzles.json"), "utf8"));
-const arcBody = JSON.stringify({ task: ARC_EXAMPLE_TASK, test: arcTasks[ARC_EXAMPLE_TASK].test.map((t: { input: unknown }) => ({ input: t.input })), augmentations: 3, max_steps: 2 });
+// ARC: one task of the shipped reference pack (random weights: it shows the pipeline, not intelligence),
+// its test input from the pack's own task route.
+console.log(`The ARC pack's tasks, and one task's demonstrations and test inputs:\n`);
+console.log(`  curl -s ${BASE}/v1/models/${ARC_EXAMPLE_MODEL}/tasks${authFlag}`);
+console.log(`  curl -s ${BASE}/v1/models/${ARC_EXAMPLE_MODEL}/tasks/${ARC_EXAMPLE_TASK}${authFlag}\n`);
+const arcTask = await fetch(`${BASE}/v1/models/${ARC_EXAMPLE_MODEL}/tasks/${ARC_EXAMPLE_TASK}`, { headers: auth });
+const { test: arcTests = [] } = (await arcTask.json()) as { test?: { input: unknown }[] };
+const arcBody = JSON.stringify({ task: ARC_EXAMPLE_TASK, test: arcTests.map((t) => ({ input: t.input })), augmentations: 3, max_steps: 2 });
 console.log(`An ARC request (${ARC_EXAMPLE_MODEL}: the official-code reference checkpoint, random weights):\n`);
 console.log(`  curl -s ${BASE}/v1/models/${ARC_EXAMPLE_MODEL}/solve -H 'content-type: application/json'${authFlag} -d '${arcBody}'\n`);
 const arc = await fetch(`${BASE}/v1/models/${ARC_EXAMPLE_MODEL}/solve`, { method: "POST", headers: { "content-type": "application/json", ...auth }, body: arcBody });
