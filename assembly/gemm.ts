@@ -16,8 +16,8 @@
 import { exp_f32x4 } from "./vmath";
 
 export const PANEL: i32 = 8;
-const MR: i32 = 4;
-const KC: i32 = 512;
+export const MR: i32 = 4;
+export const KC: i32 = 512;
 const NC: i32 = 256;
 
 /** Floats needed for B (k, n) packed in panels. */
@@ -85,34 +85,33 @@ export function store_row(c: usize, lo: v128, hi: v128, cols: i32, add: bool): v
   }
 }
 
-// One 4×8 tile over kc values of k, on panels of weights of type W: f32, or
-// u16 = bfloat16 bits (gemm_bf16.ts), which are widened to f32 in registers.
+// One 4×8 tile over kc values of k: C = A·B, or C += A·B when `add`, or, when
+// `resume`, the accumulators start from C's values (a full 4×8 tile), so a
+// product run over k in chunks gives the bits of one run over all of k.
 // Rows past `rows` read a valid row of A (the caller clamps the pointers) and
 // are not stored.
 // @ts-ignore: decorator
 @inline
-export function tile_4x8<W>(
+export function tile_4x8(
   a0: usize, a1: usize, a2: usize, a3: usize, bp: usize, kc: i32,
-  c: usize, ldc: i32, rows: i32, cols: i32, add: bool,
+  c: usize, ldc: i32, rows: i32, cols: i32, add: bool, resume: bool = false,
 ): void {
+  const rowBytes = <usize>ldc * 4;
   let c00 = f32x4.splat(0), c01 = f32x4.splat(0);
   let c10 = f32x4.splat(0), c11 = f32x4.splat(0);
   let c20 = f32x4.splat(0), c21 = f32x4.splat(0);
   let c30 = f32x4.splat(0), c31 = f32x4.splat(0);
+  if (resume) {
+    c00 = v128.load(c); c01 = v128.load(c, 16);
+    c10 = v128.load(c + rowBytes); c11 = v128.load(c + rowBytes, 16);
+    c20 = v128.load(c + 2 * rowBytes); c21 = v128.load(c + 2 * rowBytes, 16);
+    c30 = v128.load(c + 3 * rowBytes); c31 = v128.load(c + 3 * rowBytes, 16);
+  }
   for (let kk = 0; kk < kc; kk++) {
     const off = <usize>kk * 4;
-    let b0: v128, b1: v128;
-    if (sizeof<W>() == 4) {
-      b0 = v128.load(bp);
-      b1 = v128.load(bp, 16);
-      bp += 32;
-    } else {
-      // one 16-byte row of 8 bf16 values, lane j holding columns j (low half) and j + 4 (high half)
-      const v = v128.load(bp);
-      b0 = i32x4.shl(v, 16);
-      b1 = v128.and(v, i32x4.splat(0xffff0000));
-      bp += 16;
-    }
+    const b0 = v128.load(bp);
+    const b1 = v128.load(bp, 16);
+    bp += 32;
     let a = v128.load32_splat(a0 + off);
     c00 = f32x4.relaxed_madd(a, b0, c00);
     c01 = f32x4.relaxed_madd(a, b1, c01);
@@ -126,11 +125,26 @@ export function tile_4x8<W>(
     c30 = f32x4.relaxed_madd(a, b0, c30);
     c31 = f32x4.relaxed_madd(a, b1, c31);
   }
-  const rowBytes = <usize>ldc * 4;
   store_row(c, c00, c01, cols, add);
   if (rows > 1) store_row(c + rowBytes, c10, c11, cols, add);
   if (rows > 2) store_row(c + 2 * rowBytes, c20, c21, cols, add);
   if (rows > 3) store_row(c + 3 * rowBytes, c30, c31, cols, add);
+}
+
+// tile_4x8 on rows i .. i+3 of A (m, k) from column k0: rows past the last are
+// clamped to it (read, not stored).
+// @ts-ignore: decorator
+@inline
+export function tile_rows_4x8(
+  a: usize, lda: i32, m: i32, i: i32, k0: i32, bp: usize, kc: i32,
+  c: usize, ldc: i32, cols: i32, add: bool, resume: bool = false,
+): void {
+  const last = m - 1;
+  const a0 = a + <usize>(i * lda + k0) * 4;
+  const a1 = a + <usize>(min(i + 1, last) * lda + k0) * 4;
+  const a2 = a + <usize>(min(i + 2, last) * lda + k0) * 4;
+  const a3 = a + <usize>(min(i + 3, last) * lda + k0) * 4;
+  tile_4x8(a0, a1, a2, a3, bp, kc, c, ldc, min(MR, m - i), cols, add, resume);
 }
 
 /**
@@ -138,19 +152,6 @@ export function tile_4x8<W>(
  * k == 0 writes zeros (or leaves C unchanged when accumulating).
  */
 export function gemm(
-  m: i32, n: i32, k: i32,
-  a: usize, lda: i32,
-  packed: usize,
-  c: usize, ldc: i32,
-  accumulate: bool,
-): void {
-  gemm_panels<f32>(m, n, k, a, lda, packed, c, ldc, accumulate);
-}
-
-/** gemm on panels of W values (f32 or bf16 bits): the blocking shared by gemm and gemm_bf16. */
-// @ts-ignore: decorator
-@inline
-export function gemm_panels<W>(
   m: i32, n: i32, k: i32,
   a: usize, lda: i32,
   packed: usize,
@@ -169,17 +170,10 @@ export function gemm_panels<W>(
     for (let p0 = 0; p0 < panels; p0 += panelsPerBlock) {
       const p1 = min(panels, p0 + panelsPerBlock);
       for (let i = 0; i < m; i += MR) {
-        const rows = min(MR, m - i);
-        const last = m - 1;
-        const a0 = a + <usize>(i * lda + k0) * 4;
-        const a1 = a + <usize>(min(i + 1, last) * lda + k0) * 4;
-        const a2 = a + <usize>(min(i + 2, last) * lda + k0) * 4;
-        const a3 = a + <usize>(min(i + 3, last) * lda + k0) * 4;
         const crow = c + <usize>(i * ldc) * 4;
         for (let p = p0; p < p1; p++) {
-          const bp = packed + <usize>((p * k + k0) * PANEL) * sizeof<W>();
-          const cols = min(PANEL, n - p * PANEL);
-          tile_4x8<W>(a0, a1, a2, a3, bp, kc, crow + <usize>(p * PANEL) * 4, ldc, rows, cols, add);
+          const bp = packed + <usize>((p * k + k0) * PANEL) * 4;
+          tile_rows_4x8(a, lda, m, i, k0, bp, kc, crow + <usize>(p * PANEL) * 4, ldc, min(PANEL, n - p * PANEL), add);
         }
       }
     }
@@ -239,36 +233,18 @@ export function gemm_swiglu(
   packed: usize,
   out: usize, ldo: i32,
 ): void {
-  gemm_swiglu_panels<f32>(m, inter, k, a, lda, packed, out, ldo);
-}
-
-/** gemm_swiglu on panel pairs of W values (f32 or bf16 bits), shared by gemm_swiglu and gemm_swiglu_bf16. */
-// @ts-ignore: decorator
-@inline
-export function gemm_swiglu_panels<W>(
-  m: i32, inter: i32, k: i32,
-  a: usize, lda: i32,
-  packed: usize,
-  out: usize, ldo: i32,
-): void {
-  const gate = memory.data(4 * PANEL * 4, 16); // 4×8 scratch tiles
-  const up = memory.data(4 * PANEL * 4, 16);
+  const gate = memory.data(MR * PANEL * 4, 16); // 4×8 scratch tiles
+  const up = memory.data(MR * PANEL * 4, 16);
   const pairs = (inter + PANEL - 1) / PANEL;
-  const last = m - 1;
-  const panelBytes = <usize>(k * PANEL) * sizeof<W>();
+  const panelBytes = <usize>(k * PANEL) * 4;
   for (let p0 = 0; p0 < pairs; p0 += SWIGLU_PAIRS) {
     const p1 = min(pairs, p0 + SWIGLU_PAIRS);
     for (let i = 0; i < m; i += MR) {
-      const rows = min(MR, m - i);
-      const a0 = a + <usize>(i * lda) * 4;
-      const a1 = a + <usize>(min(i + 1, last) * lda) * 4;
-      const a2 = a + <usize>(min(i + 2, last) * lda) * 4;
-      const a3 = a + <usize>(min(i + 3, last) * lda) * 4;
       for (let p = p0; p < p1; p++) {
         const bp = packed + <usize>(2 * p) * panelBytes;
-        tile_4x8<W>(a0, a1, a2, a3, bp, k, gate, PANEL, MR, PANEL, false);
-        tile_4x8<W>(a0, a1, a2, a3, bp + panelBytes, k, up, PANEL, MR, PANEL, false);
-        swiglu_rows(gate, up, out + <usize>(i * ldo + p * PANEL) * 4, ldo, rows, min(PANEL, inter - p * PANEL));
+        tile_rows_4x8(a, lda, m, i, 0, bp, k, gate, PANEL, PANEL, false);
+        tile_rows_4x8(a, lda, m, i, 0, bp + panelBytes, k, up, PANEL, PANEL, false);
+        swiglu_rows(gate, up, out + <usize>(i * ldo + p * PANEL) * 4, ldo, min(MR, m - i), min(PANEL, inter - p * PANEL));
       }
     }
   }

@@ -14,6 +14,7 @@
 //   - memory inside workerd (bench/memory.ts) for every public configuration.
 // Prints tables, then one JSON line with every number.
 //   npm run bench [-- --quick] [-- --json out.json] [-- --markdown out.md] [-- --no-peers] [-- --no-workerd]
+//                 [-- --only gemm,calls,...] [-- --shapes sud_down,...]
 import { execFileSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import os from "node:os";
@@ -44,6 +45,8 @@ const PEERS = !args.includes("--no-peers");
 const WORKERD = !args.includes("--no-workerd");
 // --only gemm,attention,...: a subset of the sections (for development; the report needs them all)
 const SECTIONS = new Set((option("--only") ?? "gemm,reference,attention,swiglu,calls,cold,workerd,memory").split(","));
+// --shapes sud_down,arc_qkv: only the GEMM shapes of these names (for development)
+const SHAPES = option("--shapes")?.split(",");
 
 const PLANS = {
   kernel: QUICK ? plan(100, 3, 30) : plan(300, 7, 120),
@@ -122,8 +125,11 @@ interface GemmRow {
   vs_peers: Record<string, number>; // peer median time / our median time, same rounds
   int8_gops: number; // gemm_i8 (A quantised per call, included), 2·M·K·N ops, same rounds
   int8_vs_f32: number; // our f32 median time / int8 median time
-  bf16_gflops: number; // gemm_bf16 (bf16-resident W widened in registers), same rounds
+  bf16_gflops: number; // gemm_bf16 (bf16-resident W, widened a panel at a time), same rounds
   bf16_vs_f32: number; // our f32 median time / bf16 median time: >= 1 is no slower
+  // gate_up shapes only (N = 2·inter): the fused SwiGLU kernels the network runs them with, in
+  // the network's row chunks; gemm_swiglu f32 median / gemm_swiglu_bf16 median
+  swiglu_bf16_vs_f32: number | null;
   contention: string;
 }
 
@@ -180,6 +186,7 @@ async function benchGemmShape(s: GemmShape, probe: Probe, peers: PeerEngine[]): 
     int8: () => k.gemm_i8(s.m, s.n, s.k, a, s.k, packedI8, c, s.n, false, quantized),
     probe: probe.fma,
   };
+  if (s.name.endsWith("gateup")) Object.assign(calls, swigluCalls(k, memory, s, a, w, wBf16, c));
   const runners: Runner[] = [];
   const b = peers.length ? transposed(wData, s.n, s.k) : new Float32Array(0);
   for (const p of peers) {
@@ -203,9 +210,33 @@ async function benchGemmShape(s: GemmShape, probe: Probe, peers: PeerEngine[]): 
       vs_peers: Object.fromEntries(peers.map((p) => [p.name, t[p.name].medianMs / ours.medianMs])),
       int8_gops: gflops(flop, t.int8.medianMs), int8_vs_f32: ours.medianMs / t.int8.medianMs,
       bf16_gflops: gflops(flop, t.bf16.medianMs), bf16_vs_f32: ours.medianMs / t.bf16.medianMs,
+      swiglu_bf16_vs_f32: t.swiglu ? t.swiglu.medianMs / t.swigluBf16.medianMs : null,
       contention: contentionOf(ours),
     },
     peerRows: peers.map((p) => ({ engine: p.name, name: s.name, batch: s.batch, m: s.m, k: s.k, n: s.n, ms: t[p.name].medianMs, gflops: gflops(flop, t[p.name].medianMs), cpu_gflops: cpuGflops(flop, t[p.name]) })),
+  };
+}
+
+/**
+ * gemm_swiglu and gemm_swiglu_bf16 on a gate_up shape (W (n, k) = [gate | up], inter = n / 2),
+ * over A's rows in the chunks the network runs (wasm-network.ts): the MLP-T one sequence's
+ * transposed state (hidden rows) per call, the channel MLP MLP_ROWS rows; out goes to c.
+ */
+function swigluCalls(k: Kernels, memory: WebAssembly.Memory, s: GemmShape, a: number, w: number, wBf16: number, c: number) {
+  const inter = s.n / 2;
+  const arena = new Arena(c + s.m * s.n * 4);
+  const packed = arena.alloc(k.packed_swiglu_len(s.k, inter));
+  const packedBf16 = arena.alloc(Math.ceil(k.packed_swiglu_bf16_bytes(s.k, inter) / 4));
+  ensureMemory(memory, arena.end);
+  k.pack_swiglu(w, inter, s.k, s.k, packed);
+  k.pack_swiglu_bf16(wBf16, inter, s.k, s.k, packedBf16);
+  const chunk = s.name.includes("tmix") ? s.m / s.batch : MLP_ROWS;
+  const chunks = (run: (rows: number, ar: number, out: number) => void) => () => {
+    for (let r0 = 0; r0 < s.m; r0 += chunk) run(Math.min(chunk, s.m - r0), a + r0 * s.k * 4, c + r0 * inter * 4);
+  };
+  return {
+    swiglu: chunks((rows, ar, out) => k.gemm_swiglu(rows, inter, s.k, ar, s.k, packed, out, inter)),
+    swigluBf16: chunks((rows, ar, out) => k.gemm_swiglu_bf16(rows, inter, s.k, ar, s.k, packedBf16, out, inter)),
   };
 }
 
@@ -486,7 +517,7 @@ async function main(): Promise<void> {
 
   const gemm: GemmRow[] = [];
   const peerRows: PeerRow[] = [];
-  for (const s of SECTIONS.has("gemm") ? gemmShapes(QUICK) : []) {
+  for (const s of SECTIONS.has("gemm") ? gemmShapes(QUICK).filter((g) => !SHAPES || SHAPES.includes(g.name)) : []) {
     progress(`gemm ${s.name} batch ${s.batch} (${s.m}×${s.k}×${s.n})`);
     const r = await benchGemmShape(s, probe, peers);
     gemm.push(r.row);
@@ -573,11 +604,14 @@ async function main(): Promise<void> {
     ]),
   );
   table(
-    "bf16-resident GEMM (gemm_bf16: W stored as bf16, widened to f32 in registers; half the weight memory and reads), same rounds as the f32 GEMM above",
-    ["shape", "batch", "M×K×N", "bf16 GFLOP/s", "f32 GFLOP/s", "bf16 × vs f32"],
-    gemm.map((g) => [g.name, String(g.batch), `${g.m}×${g.k}×${g.n}`, fmt(g.bf16_gflops), fmt(g.gflops), fmt(g.bf16_vs_f32, 3)]),
+    "bf16-resident GEMM (gemm_bf16: W stored as bf16, widened to f32 a panel at a time; half the weight memory and reads), same rounds as the f32 GEMM above; gate_up shapes also through the fused SwiGLU kernels (gemm_swiglu_bf16 ÷ gemm_swiglu, in the row chunks the network runs them in)",
+    ["shape", "batch", "M×K×N", "bf16 GFLOP/s", "f32 GFLOP/s", "bf16 × vs f32", "SwiGLU bf16 × vs f32"],
+    gemm.map((g) => [g.name, String(g.batch), `${g.m}×${g.k}×${g.n}`, fmt(g.bf16_gflops), fmt(g.gflops), fmt(g.bf16_vs_f32, 3), g.swiglu_bf16_vs_f32 === null ? "" : fmt(g.swiglu_bf16_vs_f32, 3)]),
   );
-  if (gemm.length) text(`bf16 × vs f32, lowest over all shapes: ${fmt(Math.min(...gemm.map((g) => g.bf16_vs_f32)), 3)}`);
+  if (gemm.length) {
+    const ratios = gemm.flatMap((g) => (g.swiglu_bf16_vs_f32 === null ? [g.bf16_vs_f32] : [g.bf16_vs_f32, g.swiglu_bf16_vs_f32]));
+    text(`bf16 × vs f32, lowest over all shapes and both kernels: ${fmt(Math.min(...ratios), 3)}; median ${fmt(median(ratios), 3)}`);
+  }
   const i8PeakGops = 2 * gmacs(192, probeT.dotI8);
   table(
     "int8 GEMM (gemm_i8: W int8 per output channel, A quantised per row inside each call), same rounds as the f32 GEMM above",

@@ -1,12 +1,15 @@
 // ARC requests to POST /v1/models/:name/solve for a pack whose puzzle
 // embedding is its own R2 object (src/engine/puzzle-table.ts):
 //   {"task": "<id>", "test": [{"input": grid}, ...], "augmentations": N | "all",
-//    "max_steps": N, "halt": "fixed" | "adaptive", "h_cycles": N}
+//    "max_steps": N, "halt": "fixed" | "adaptive", "h_cycles": N, "budget_steps": N}
 // or several tasks as {"puzzles": [{"task", "test"}, ...], options} or one
 // task per NDJSON line. A task's rows come from one range read per row range
 // (one in official builds), verified against the task index before use, and
 // stay in a bounded per-isolate cache. Work that cannot fit the CPU budget
-// is refused before it starts, with the estimate.
+// is refused before it starts, with the estimate. Each task's solve is one
+// admitted request of the isolate's scheduler (src/worker/schedule.ts), as
+// Sudoku and Maze requests are, and stops within one supervision step when
+// the client goes away.
 import { TrmError } from "../errors.ts";
 import { type PuzzleTableManifest, type RangeReader, type TaskIndex, TaskRowCache, type TaskRows, loadTaskIndex, readTaskRows, rowCount, taskEntry } from "../engine/puzzle-table.ts";
 import { type LoadedModel, solveOptions } from "../solver.ts";
@@ -16,7 +19,8 @@ import { type ArcOptions, type ArcProgress, augmentationsOption, chooseRows, hCy
 import { type Candidate, attempts } from "../tasks/arc/vote.ts";
 import { json, parseJson, readBody } from "./http.ts";
 import { modelKey } from "./models.ts";
-import { type Limits, describeError, sse, stream } from "./solve.ts";
+import { scheduled } from "./schedule.ts";
+import { type Limits, describeError, shapeOf, sse, stream } from "./solve.ts";
 
 export interface ArcLimits extends Limits {
   cpuBudgetMs: number; // work estimated above this is refused
@@ -76,19 +80,19 @@ interface ArcJob {
   opts: ArcOptions;
 }
 
-const OPTION_KEYS = ["augmentations", "max_steps", "halt", "h_cycles"];
+const OPTION_KEYS = ["augmentations", "max_steps", "halt", "h_cycles", "budget_steps"];
 
-function parseOptions(b: Record<string, unknown>, model: LoadedModel): ArcOptions {
-  const { maxSteps, halt } = solveOptions(b, model.config);
+function parseOptions(b: Record<string, unknown>, model: LoadedModel, limits: ArcLimits): ArcOptions {
+  const { maxSteps, halt, budget } = solveOptions(b, model.config, limits.maxBudgetSteps);
   // ARC has no answer check: "checked" falls back to the Q-head.
-  return { augmentations: augmentationsOption(b.augmentations), maxSteps, halt: halt === "checked" ? "adaptive" : halt, hCycles: hCyclesOption(b.h_cycles, model.config.arch.H_cycles) };
+  return { augmentations: augmentationsOption(b.augmentations), maxSteps, halt: halt === "checked" ? "adaptive" : halt, hCycles: hCyclesOption(b.h_cycles, model.config.arch.H_cycles), budget };
 }
 
 function parseTask(p: unknown, where: string, opts: ArcOptions): ArcJob {
   if (!p || typeof p !== "object" || Array.isArray(p)) throw new TrmError("bad_request", `${where} must be {"task": "<id>", "test": [{"input": grid}, ...]}`, 400);
   const t = p as Record<string, unknown>;
   const unknownKeys = Object.keys(t).filter((k) => !["task", "test", "train", ...OPTION_KEYS].includes(k));
-  if (unknownKeys.length) throw new TrmError("bad_request", `${where} has unknown field(s) ${unknownKeys.slice(0, 5).join(", ").slice(0, 200)}; expected task, test, augmentations, max_steps, halt, h_cycles`, 400);
+  if (unknownKeys.length) throw new TrmError("bad_request", `${where} has unknown field(s) ${unknownKeys.slice(0, 5).join(", ").slice(0, 200)}; expected task, test, augmentations, max_steps, halt, h_cycles, budget_steps`, 400);
   if (typeof t.task !== "string" || t.task.length === 0 || t.task.length > 200) throw new TrmError("bad_request", `${where}.task must be the task id (a string)`, 400);
   if (!Array.isArray(t.test) || t.test.length === 0) throw new TrmError("bad_request", `${where}.test must be a non-empty array of {"input": grid}`, 400);
   if (t.test.length > 16) throw new TrmError("bad_request", `${where}.test has ${t.test.length} inputs; at most 16 per task`, 400);
@@ -104,7 +108,7 @@ function parseTask(p: unknown, where: string, opts: ArcOptions): ArcJob {
 function parseBody(body: unknown, model: LoadedModel, limits: ArcLimits, batchAllowed = true): { jobs: ArcJob[]; single: boolean } {
   if (!body || typeof body !== "object" || Array.isArray(body)) throw new TrmError("bad_request", 'the body must be a JSON object: {"task": "<id>", "test": [{"input": grid}]} or {"puzzles": [...]}', 400);
   const b = body as Record<string, unknown>;
-  const opts = parseOptions(b, model);
+  const opts = parseOptions(b, model, limits);
   if ("puzzles" in b) {
     if (!batchAllowed) throw new TrmError("bad_request", "an NDJSON line holds one task", 400);
     const extra = Object.keys(b).filter((k) => k !== "puzzles" && !OPTION_KEYS.includes(k));
@@ -154,9 +158,9 @@ async function prepare(ctx: ArcContext, model: LoadedModel, jobs: ArcJob[], limi
 const presentCandidates = (candidates: Candidate[][], top: number) =>
   candidates.map((c) => ({ ...(c.length ? attempts(c) : {}), candidates: c.slice(0, top).map((x) => ({ grid: toArray(x.grid), votes: x.votes, confidence: x.confidence })) }));
 
-async function run(model: LoadedModel, p: Prepared, signal: AbortSignal | undefined, onProgress?: (progress: ArcProgress) => Promise<void>) {
+async function run(model: LoadedModel, p: Prepared, limits: ArcLimits, signal: AbortSignal, onProgress?: (progress: ArcProgress) => Promise<void>) {
   const started = performance.now();
-  const result = await solveArcTask(model.network, p.task, p.tests, p.rows, p.opts, onProgress, () => signal?.aborted ?? false);
+  const result = await scheduled(limits.maxQueue, (turn) => solveArcTask(model.network, p.task, p.tests, p.rows, { ...p.opts, signal, turn }, onProgress), signal);
   return {
     task: p.task,
     tests: presentCandidates(result.candidates, TOP_CANDIDATES),
@@ -165,28 +169,29 @@ async function run(model: LoadedModel, p: Prepared, signal: AbortSignal | undefi
     steps: Math.max(0, ...result.steps),
     h_cycles: p.opts.hCycles ?? model.config.arch.H_cycles,
     truncated: result.truncated,
-    ...(result.truncated ? { truncated_reason: "the client went away before every augmentation had voted" } : {}),
+    ...(result.truncated ? { truncated_reason: `budget_steps ran out after ${result.votes.length} of ${result.sequences} augmented test inputs had voted` } : {}),
     rows: { bytes_read: p.cached ? 0 : p.rows.bytes, cached: p.cached },
     timings: { total_ms: Math.round((performance.now() - started) * 10) / 10 },
   };
 }
 
 export async function solveArc(request: Request, model: LoadedModel, bucket: R2Bucket, limits: ArcLimits): Promise<Response> {
+  const shape = shapeOf(request);
   const ctx = await arcContext(bucket, model);
-  const type = (request.headers.get("content-type") ?? "").toLowerCase();
   const text = await readBody(request, limits.maxBodyBytes);
-  if (type.startsWith("application/x-ndjson") || type.startsWith("application/ndjson")) {
+  if (shape.body === "ndjson") {
     const lines = text.split("\n").map((t, i) => ({ text: t.trim(), line: i + 1 })).filter((l) => l.text);
     if (lines.length === 0) throw new TrmError("bad_request", "the NDJSON body has no lines", 400);
     if (lines.length > limits.maxPuzzles) throw new TrmError("too_many_puzzles", `${lines.length} NDJSON lines; the limit is ${limits.maxPuzzles}`, 413);
-    return stream("application/x-ndjson", request.signal, async (send, signal) => {
+    return stream(shape.answer, request.signal, async (send, signal) => {
       for (const { text: lineText, line } of lines) {
         let out: unknown;
         try {
           const { jobs } = parseBody(parseJson(lineText, `line ${line}`), model, limits, false);
           const [p] = await prepare(ctx, model, jobs, limits);
-          out = { line, result: await run(model, p, signal) };
+          out = { line, result: await run(model, p, limits, signal) };
         } catch (e) {
+          if (signal.aborted) throw e;
           out = { line, error: describeError(e) };
         }
         await send(JSON.stringify(out) + "\n");
@@ -196,24 +201,25 @@ export async function solveArc(request: Request, model: LoadedModel, bucket: R2B
   const { jobs, single } = parseBody(parseJson(text), model, limits);
   const prepared = await prepare(ctx, model, jobs, limits);
   const envelope = (results: unknown[]) => (single ? { model: model.name, task: "arc", result: results[0] } : { model: model.name, task: "arc", results });
-  if ((request.headers.get("accept") ?? "").toLowerCase().includes("text/event-stream")) {
+  if (shape.answer === "text/event-stream") {
     return stream("text/event-stream", request.signal, async (send, signal) => {
       try {
         const results = [];
         for (const [i, p] of prepared.entries()) {
           results.push(
-            await run(model, p, signal, (progress) =>
+            await run(model, p, limits, signal, (progress) =>
               send(sse("step", { index: i, task: p.task, slice: progress.slice, slices: progress.slices, step: progress.step, tests: presentCandidates(progress.candidates, 3) })),
             ),
           );
         }
         await send(sse("result", envelope(results)));
       } catch (e) {
+        if (signal.aborted) throw e;
         await send(sse("error", { error: describeError(e) }));
       }
     });
   }
   const results = [];
-  for (const p of prepared) results.push(await run(model, p, request.signal));
+  for (const p of prepared) results.push(await run(model, p, limits, request.signal));
   return json(envelope(results));
 }

@@ -206,7 +206,7 @@ export const OPENAPI = {
       ArcRequest: {
         description: "for a model whose task is arc: one task, or several as puzzles",
         oneOf: [
-          { type: "object", required: ["task", "test"], properties: { task: { type: "string" }, test: { type: "array", items: { type: "object", required: ["input"] } }, augmentations: {}, max_steps: options.max_steps, halt: options.halt, h_cycles: { type: "integer", minimum: 1 } } },
+          { type: "object", required: ["task", "test"], properties: { task: { type: "string" }, test: { type: "array", items: { type: "object", required: ["input"] } }, augmentations: {}, max_steps: options.max_steps, halt: options.halt, h_cycles: { type: "integer", minimum: 1 }, budget_steps: options.budget_steps } },
           { type: "object", required: ["puzzles"], properties: { puzzles: { type: "array", items: { type: "object", required: ["task", "test"] } } } },
         ],
       },
@@ -220,7 +220,8 @@ export const OPENAPI = {
           sequences: { type: "integer" },
           steps: { type: "integer" },
           h_cycles: { type: "integer" },
-          truncated: { type: "boolean" },
+          truncated: { type: "boolean", description: "budget_steps ran out: the vote of the augmented inputs computed so far" },
+          truncated_reason: { type: "string" },
           rows: { type: "object", required: ["bytes_read", "cached"] },
           timings: { type: "object" },
         },

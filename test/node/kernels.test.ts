@@ -484,9 +484,9 @@ describe("gemm_bf16", () => {
     for (const m of [1, 3, 4, 5, 9, 33]) for (const n of [1, 5, 8, 17, 65]) for (const k of [1, 4, 9, 31, 97]) checkGemmBf16(m, n, k, true, random);
   });
 
-  it("crosses the KC = 512 and NC = 256 blocks", () => {
+  it("crosses the KC = 512 and NC = 256 blocks and the MC = 128 block of rows", () => {
     const random = randomSource(33);
-    for (const [m, n, k] of [[5, 255, 33], [4, 256, 7], [3, 257, 513], [7, 520, 600], [2, 9, 1537], [5, 17, 1025]]) {
+    for (const [m, n, k] of [[5, 255, 33], [4, 256, 7], [3, 257, 513], [7, 520, 600], [2, 9, 1537], [5, 17, 1025], [129, 17, 513], [258, 9, 31], [131, 33, 97]]) {
       for (const accumulate of [false, true]) checkGemmBf16(m, n, k, accumulate, random);
     }
   });
@@ -533,9 +533,9 @@ describe("gemm_swiglu_bf16", () => {
     }
   });
 
-  it("crosses its block of 8 panel pairs and long k", () => {
+  it("crosses its block of 8 panel pairs, its chunks of 256 of k and its block of 128 rows", () => {
     const random = randomSource(36);
-    for (const [m, inter, k] of [[5, 63, 257], [4, 64, 300], [9, 65, 513], [3, 130, 769]]) checkGemmSwigluBf16(m, inter, k, random);
+    for (const [m, inter, k] of [[5, 63, 257], [4, 64, 300], [9, 65, 513], [3, 130, 769], [129, 9, 257], [261, 17, 600], [130, 3, 97]]) checkGemmSwigluBf16(m, inter, k, random);
   });
 });
 

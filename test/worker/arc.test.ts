@@ -5,6 +5,8 @@
 import { env } from "cloudflare:test";
 import { exports } from "cloudflare:workers";
 import { beforeAll, describe, expect, test } from "vitest";
+import type { WorkerEnv } from "../../src/worker/index.ts";
+import { call, callWith, solvePath, solving, until } from "./http.ts";
 import testPuzzles from "@shared/golden/arc/data/test_puzzles.json";
 import officialSubmission from "@shared/golden/arc/eval_model/submission.json";
 import { ARC_PACK, arcTable, seedArcPack } from "./packs.ts";
@@ -19,6 +21,7 @@ const request = (task: string, extra: Record<string, unknown> = {}) => ({ task, 
 
 interface ArcResult {
   task: string;
+  truncated_reason?: string;
   tests: { attempt_1: number[][]; attempt_2: number[][]; candidates: { grid: number[][]; votes: number; confidence: number }[] }[];
   augmentations: number;
   sequences: number;
@@ -109,4 +112,65 @@ describe("ARC in the Worker", () => {
     await seedArcPack("arc-badindex", { "tasks.json": '{"format": "trm-task-index"}' });
     await expectError(await solve("arc-badindex", request("1a2e2828")), 503, "model_unavailable", /sha256 .* does not match model\.json/);
   });
+});
+
+
+/** Reads an SSE body until `count` step events have come; returns the ms between the first and the last. */
+async function readSteps(reader: ReadableStreamDefaultReader<Uint8Array>, count: number): Promise<number> {
+  const decoder = new TextDecoder();
+  let text = "";
+  let first = 0;
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) throw new Error(`the stream ended after ${text.split("event: step").length - 1} step events`);
+    text += decoder.decode(value, { stream: true });
+    const seen = text.split("event: step").length - 1;
+    if (seen >= 1 && !first) first = performance.now();
+    if (seen >= count) return performance.now() - first;
+  }
+}
+
+const sseRequest = (e: WorkerEnv | undefined, body: unknown) => {
+  const init = { method: "POST", headers: { "content-type": "application/json", accept: "text/event-stream" }, body: JSON.stringify(body) };
+  return e ? callWith(e, solvePath(ARC_PACK), init) : call(solvePath(ARC_PACK), init);
+};
+
+describe("ARC requests share the isolate as the other tasks' do", () => {
+  test("budget_steps: once the next step would not fit, the vote of what was computed, truncated", async () => {
+    // 1a2e2828 has 1 test input; 4 augmentations run as 2 slices of 2, so 2 steps of the first slice spend 4
+    const r = await solve(ARC_PACK, request("1a2e2828", { augmentations: 4, max_steps: 2, budget_steps: 5 }));
+    const body = (await r.json()) as { result: ArcResult };
+    expect(r.status, JSON.stringify(body)).toBe(200);
+    expect(body.result).toMatchObject({ augmentations: 4, sequences: 4, steps: 2, truncated: true });
+    expect(body.result.truncated_reason).toMatch(/after 2 of 4 augmented test inputs/);
+    expect(body.result.tests[0].candidates.reduce((n, c) => n + c.votes, 0)).toBe(2);
+    const whole = (await (await solve(ARC_PACK, request("1a2e2828", { augmentations: 4, max_steps: 2, budget_steps: 8 }))).json()) as { result: ArcResult };
+    expect(whole.result.truncated).toBe(false);
+    expect(whole.result.tests[0].candidates.reduce((n, c) => n + c.votes, 0)).toBe(4);
+    await expectError(await solve(ARC_PACK, request("1a2e2828", { augmentations: 4, budget_steps: 1 })), 422, "bad_budget", /less than one step of this request \(2 sequences\)/);
+    await expectError(await solve(ARC_PACK, request("1a2e2828", { budget_steps: 0 })), 422, "bad_budget");
+  }, 300_000);
+
+  test("a client that goes away stops the work within a supervision step, and the request counts as solving until then", async () => {
+    // every augmentation x 16 steps: 5 slices of 2 sequences, 80 steps in all
+    const r = await sseRequest(undefined, request("1a2e2828", { augmentations: "all", max_steps: 16 }));
+    const reader = r.body!.getReader();
+    const stepMs = (await readSteps(reader, 3)) / 2;
+    expect(await solving()).toBe(1);
+    await reader.cancel();
+    const drained = await until(async () => (await solving()) === 0, 60_000);
+    expect(drained).toBeLessThan(Math.max(10 * stepMs, 500)); // 77 steps were left
+  }, 300_000);
+
+  test("the isolate's scheduler admits ARC requests: beyond MAX_QUEUE, 503 overloaded with Retry-After", async () => {
+    const e = { ...env, MAX_QUEUE: "1" } as WorkerEnv;
+    const first = await sseRequest(e, request("1a2e2828", { augmentations: "all", max_steps: 16 }));
+    const reader = first.body!.getReader();
+    await readSteps(reader, 1);
+    const second = await callWith(e, solvePath(ARC_PACK), { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(request("e872b94a", { augmentations: 1, max_steps: 1 })) });
+    expect(second.headers.get("retry-after")).toBeTruthy();
+    await expectError(second, 503, "overloaded");
+    await reader.cancel();
+    await until(async () => (await solving()) === 0, 60_000);
+  }, 300_000);
 });

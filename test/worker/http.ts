@@ -42,3 +42,18 @@ export async function expectError(res: Response | Promise<Response>, status: num
 }
 
 export const text = async (r: Response) => new TextDecoder().decode(await r.arrayBuffer());
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Requests being solved in the isolate (solving or waiting for a turn), as /v1/health counts them. */
+export const solving = async () => ((await (await call("/v1/health")).json()) as { solving: number }).solving;
+
+/** Waits until `condition` holds; returns how long that took, or throws past `deadlineMs`. */
+export async function until(condition: () => Promise<boolean>, deadlineMs: number): Promise<number> {
+  const t0 = performance.now();
+  while (!(await condition())) {
+    if (performance.now() - t0 > deadlineMs) throw new Error(`condition not met within ${deadlineMs} ms`);
+    await sleep(10);
+  }
+  return performance.now() - t0;
+}

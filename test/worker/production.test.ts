@@ -7,24 +7,13 @@ import goldenSudoku from "@shared/golden/mlp_t/expected.json";
 import { Random } from "../../src/generate/random.ts";
 import { generateSudoku, sudokuString } from "../../src/generate/sudoku.ts";
 import type { WorkerEnv } from "../../src/worker/index.ts";
-import { call, callWith, expectError, post, solvePath, text } from "./http.ts";
+import { call, callWith, expectError, post, solvePath, solving, text, until } from "./http.ts";
 import { PACKS, putPack, seedPacks } from "./packs.ts";
 
 beforeAll(seedPacks);
 
 const goldenIds = goldenSudoku.inputs.map((tokens) => ({ tokens }));
 const puzzle = sudokuString(generateSudoku(new Random(99), 30).puzzle);
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const solving = async () => ((await (await call("/v1/health")).json()) as { solving: number }).solving;
-
-async function until(condition: () => Promise<boolean>, deadlineMs: number): Promise<number> {
-  const t0 = performance.now();
-  while (!(await condition())) {
-    if (performance.now() - t0 > deadlineMs) throw new Error(`condition not met within ${deadlineMs} ms`);
-    await sleep(10);
-  }
-  return performance.now() - t0;
-}
 
 describe("input without an answer is refused", () => {
   test("sudoku givens that repeat a digit in a row, column or box", async () => {

@@ -7,6 +7,7 @@
 // between equally voted grids resolve as in the official evaluator.
 import { TrmError } from "../../errors.ts";
 import type { Puzzle } from "../../engine/inputs.ts";
+import { cancelled } from "../../solver.ts";
 import type { TaskRows } from "../../engine/puzzle-table.ts";
 import { type HaltMode, type Network, recurse } from "../../engine/recursion.ts";
 import { type Augmentation, augmentGrid, parseAugmentation } from "./augment.ts";
@@ -18,6 +19,9 @@ export interface ArcOptions {
   maxSteps: number;
   halt: HaltMode;
   hCycles?: number; // fewer high-level cycles than trained (cheaper); default as trained
+  budget?: number; // supervision steps summed over the running sequences (budget_steps); past it the vote so far, truncated
+  signal?: AbortSignal; // the client went away: stop within one supervision step (a cancelled error)
+  turn?: () => Promise<void>; // awaited before each step (the Worker's scheduler); default one event-loop turn
 }
 
 export interface ArcProgress {
@@ -34,6 +38,7 @@ export interface ArcResult {
   steps: number[]; // supervision steps of each sequence (augmentation-major)
   votes: Vote[]; // each sequence's vote, augmentation-major, in the order the book took them (jobs combine slices from these)
   sequences: number;
+  truncated: boolean; // the budget ran out: the vote of the sequences computed so far (the last slice at its last step)
 }
 
 /** Which of the task's rows a request uses. */
@@ -62,13 +67,12 @@ const nextTurn = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
 
 /**
  * Solves one task: `tests` are its test inputs in the original frame,
- * `rows` the task's verified rows. `onProgress` may await (backpressure);
- * `shouldStop` is asked between slices, and a true answer ends the vote early.
+ * `rows` the task's verified rows. `onProgress` may await (backpressure).
  */
 export async function solveArcTask(
   net: Network<unknown>, task: string, tests: Grid[], rows: TaskRows, opts: ArcOptions,
-  onProgress?: (p: ArcProgress) => void | Promise<void>, shouldStop?: () => boolean,
-): Promise<ArcResult & { truncated: boolean }> {
+  onProgress?: (p: ArcProgress) => void | Promise<void>,
+): Promise<ArcResult> {
   const used = chooseRows(rows, opts.augmentations);
   const dim = rows.rows.length / rows.names.length;
   const augs: Augmentation[] = rows.names.slice(0, used).map(parseAugmentation);
@@ -85,25 +89,40 @@ export async function solveArcTask(
   const votes: Vote[] = [];
   const sliceSize = Math.max(1, net.maxBatch);
   const slices = Math.ceil(work.length / sliceSize);
+  if (opts.budget !== undefined && opts.budget < Math.min(sliceSize, work.length)) {
+    throw new TrmError("bad_budget", `budget_steps ${opts.budget} is less than one step of this request (${Math.min(sliceSize, work.length)} sequences)`, 422);
+  }
   const voteOf = (w: (typeof work)[number], preds: Int32Array, qHalt: number): Vote => voteFromOutput(preds, qHalt, augs[w.aug]);
+  let spent = 0;
   let truncated = false;
-  for (let s = 0; s < slices; s++) {
-    if (s > 0 && shouldStop?.()) {
-      truncated = true;
-      break;
-    }
+  for (let s = 0; s < slices && !truncated; s++) {
     const slice = work.slice(s * sliceSize, (s + 1) * sliceSize);
-    let last: { preds: Int32Array; qHalt: number; steps: number }[] = [];
-    for (const report of recurse(net, slice.map((w) => w.puzzle), opts.maxSteps, opts.halt, { hCycles: opts.hCycles })) {
-      last = report.sequences;
-      if (onProgress) {
-        const running = new VoteBook(book);
-        slice.forEach((w, i) => running.add(task, tests[w.test], voteOf(w, last[i].preds, last[i].qHalt)));
-        await onProgress({ slice: s + 1, slices, step: report.step, candidates: tests.map((g) => running.candidates(task, g)) });
+    let last: { preds: Int32Array; qHalt: number; steps: number; halted: boolean }[] = [];
+    const reports = recurse(net, slice.map((w) => w.puzzle), opts.maxSteps, opts.halt, { hCycles: opts.hCycles });
+    try {
+      for (;;) {
+        const active = last.length ? last.filter((q) => !q.halted).length : slice.length;
+        if (active > 0 && opts.budget !== undefined && spent + active > opts.budget) {
+          truncated = true;
+          break;
+        }
+        await (opts.turn ?? nextTurn)();
+        if (opts.signal?.aborted) throw cancelled();
+        const next = reports.next();
+        if (next.done) break;
+        last = next.value.sequences;
+        spent += active;
+        if (onProgress) {
+          const running = new VoteBook(book);
+          slice.forEach((w, i) => running.add(task, tests[w.test], voteOf(w, last[i].preds, last[i].qHalt)));
+          await onProgress({ slice: s + 1, slices, step: next.value.step, candidates: tests.map((g) => running.candidates(task, g)) });
+        }
       }
-      await nextTurn();
+    } finally {
+      reports.return(undefined);
     }
     slice.forEach((w, i) => {
+      if (!last.length) return; // truncated before this slice's first step
       const vote = voteOf(w, last[i].preds, last[i].qHalt);
       book.add(task, tests[w.test], vote);
       votes.push(vote);

@@ -105,36 +105,60 @@ export interface Evaluation {
 }
 
 /**
- * ARC.result(): walks the tasks in file order. A test input with no votes gets
- * no submission entry but still counts in its task's denominator; a task
- * with no votes at all still counts in the total.
+ * ARC.result(), one task at a time: score the tasks in file order, then read
+ * `pass`. A test input with no votes gets no submission entry but still
+ * counts in its task's denominator; a task with no votes at all still counts
+ * in the total. Holding only the submission and the sums, it lets a caller
+ * (an ARC job's vote) bring one task's candidates in at a time.
  */
+export class Scorer {
+  readonly submission: Evaluation["submission"] = {};
+  private readonly tasks: readonly { task: string; tests: readonly ArcTestInput[] }[];
+  private readonly passKs: readonly number[];
+  private readonly scored: boolean;
+  private readonly total: Record<number, number>;
+
+  constructor(tasks: readonly { task: string; tests: readonly ArcTestInput[] }[], passKs: readonly number[] = PASS_KS) {
+    this.tasks = tasks;
+    this.passKs = passKs;
+    this.scored = tasks.length > 0 && tasks.every((t) => t.tests.every((x) => x.output));
+    this.total = Object.fromEntries(passKs.map((k) => [k, 0]));
+  }
+
+  /** Scores tasks[i] (call for every task, in file order) on its candidates per test input. */
+  score(i: number, candidatesOf: (test: number) => Candidate[]): TaskReport {
+    const { task, tests } = this.tasks[i];
+    const entries: Record<string, number[][]>[] = (this.submission[task] = []);
+    const perTask = Object.fromEntries(this.passKs.map((k) => [k, 0]));
+    const results = tests.map((t, j) => {
+      const candidates = candidatesOf(j);
+      const rank = t.output && candidates.length ? rankOf(candidates, t.output) : null;
+      if (candidates.length) {
+        entries.push(attempts(candidates));
+        for (const k of this.passKs) if (rank !== null && rank <= k) perTask[k] += 1;
+      }
+      return { candidates, rank };
+    });
+    for (const k of this.passKs) {
+      perTask[k] /= tests.length;
+      this.total[k] += perTask[k];
+    }
+    return { task, tests: results, pass: this.scored ? perTask : null };
+  }
+
+  /** The mean over tasks, when every test input has an output (after every task is scored). */
+  get pass(): Record<number, number> | null {
+    return this.scored ? Object.fromEntries(this.passKs.map((k) => [k, this.total[k] / this.tasks.length])) : null;
+  }
+}
+
+/** Every task through a Scorer: the submission, pass@K and each task's report. */
 export function evaluate(
   tasks: readonly { task: string; tests: readonly ArcTestInput[] }[],
   candidatesOf: (task: string, test: number) => Candidate[],
   passKs: readonly number[] = PASS_KS,
 ): Evaluation {
-  const submission: Evaluation["submission"] = {};
-  const scored = tasks.length > 0 && tasks.every((t) => t.tests.every((x) => x.output));
-  const total = Object.fromEntries(passKs.map((k) => [k, 0]));
-  const reports = tasks.map(({ task, tests }): TaskReport => {
-    submission[task] = [];
-    const perTask = Object.fromEntries(passKs.map((k) => [k, 0]));
-    const results = tests.map((t, j) => {
-      const candidates = candidatesOf(task, j);
-      const rank = t.output && candidates.length ? rankOf(candidates, t.output) : null;
-      if (candidates.length) {
-        submission[task].push(attempts(candidates));
-        for (const k of passKs) if (rank !== null && rank <= k) perTask[k] += 1;
-      }
-      return { candidates, rank };
-    });
-    for (const k of passKs) {
-      perTask[k] /= tests.length;
-      total[k] += perTask[k];
-    }
-    return { task, tests: results, pass: scored ? perTask : null };
-  });
-  for (const k of passKs) total[k] /= tasks.length;
-  return { submission, pass: scored ? total : null, tasks: reports };
+  const scorer = new Scorer(tasks, passKs);
+  const reports = tasks.map((t, i) => scorer.score(i, (j) => candidatesOf(t.task, j)));
+  return { submission: scorer.submission, pass: scorer.pass, tasks: reports };
 }

@@ -3,10 +3,12 @@
 //   plan    one message per (task, slice of its augmentations in index order)
 //   solve   each message runs solveArcTask (src/tasks/arc/solve.ts) on its
 //           rows and stores every sequence's vote, augmentation-major
-//   vote    once every slice is in, the votes go back into one VoteBook in
-//           task and augmentation order, exactly the order `trm arc` adds them,
-//           and evaluate() (src/tasks/arc/vote.ts, the one voting
-//           implementation) gives submission.json and the pass@K report
+//   vote    once every slice is in, each task's votes go back into a VoteBook
+//           of that task alone, in augmentation order, exactly the order
+//           `trm arc` adds them, and a Scorer (src/tasks/arc/vote.ts, the one
+//           voting implementation) scores the tasks in file order into
+//           submission.json and the pass@K report. One task's votes are in
+//           memory at a time, so the vote's memory does not grow with the job
 import { TrmError } from "../../errors.ts";
 import type { PackManifest } from "../../engine/pack.ts";
 import { stepFlops } from "../../engine/cost.ts";
@@ -15,11 +17,11 @@ import { solveOptions } from "../../solver.ts";
 import { type Grid, gridKey, toArray } from "../../tasks/arc/grid.ts";
 import { augmentationsOption, hCyclesOption, solveArcTask } from "../../tasks/arc/solve.ts";
 import { parseTasksFile, resultJson, submissionJson } from "../../tasks/arc/tasks-file.ts";
-import { VoteBook, evaluate } from "../../tasks/arc/vote.ts";
+import { Scorer, VoteBook } from "../../tasks/arc/vote.ts";
 import { arcContext } from "../arc.ts";
 
 import { getModel } from "../models.ts";
-import { type JobMeta, type JobOptions, type JobsEnv, MESSAGE_BYTES, type SliceMessage, arcKey, resultKey } from "./types.ts";
+import { type JobMeta, type JobOptions, type JobsEnv, MESSAGE_BYTES, type SliceMessage, type SliceOutcome, arcKey, resultKey } from "./types.ts";
 
 /** One stored vote: a sequence's cropped prediction in the original frame and sigmoid(q_halt). */
 interface VoteLine {
@@ -93,29 +95,39 @@ function gridOf(rows: number[][]): Grid {
 }
 
 /**
- * The job's vote: every solved slice's votes in slice order (tasks in file
- * order, augmentations in index order), then evaluate(). Writing is
- * idempotent, so a vote redone after a crash writes the same files.
+ * The job's vote: the tasks in file order, each from its solved slices' votes
+ * in slice order (augmentations in index order). Writing is idempotent, so a
+ * vote redone after a crash writes the same files.
  */
-export async function voteArc(env: JobsEnv, meta: JobMeta, slices: { slice: number; status: string }[]): Promise<void> {
+export async function voteArc(env: JobsEnv, meta: JobMeta, outcomes: SliceOutcome[]): Promise<void> {
   const tasksObject = await env.JOB_DATA.get(arcKey(meta.id, "tasks.json"));
   if (!tasksObject) throw new Error(`job ${meta.id}: tasks.json is missing from R2`);
   const tasks = parseTasksFile(JSON.parse(await tasksObject.text()), "the tasks file");
-  const inputs = new Map(tasks.map((t) => [t.task, t.tests.map((x) => x.input)]));
-  const book = new VoteBook();
-  for (const o of slices) {
+  const slicesOf = new Map<string, number[]>();
+  for (const o of outcomes) {
     if (o.status !== "done") continue;
-    const object = await env.JOB_DATA.get(resultKey(meta.id, o.slice));
-    if (!object) throw new Error(`job ${meta.id}: results of slice ${o.slice} are missing from R2`);
-    for (const text of (await object.text()).split("\n")) {
-      if (!text) continue;
-      const v = JSON.parse(text) as VoteLine;
-      const grid = gridOf(v.prediction);
-      book.add(v.task, inputs.get(v.task)![v.test], { key: gridKey(grid), grid, confidence: v.confidence });
-    }
+    if (!o.task) throw new Error(`job ${meta.id}: slice ${o.slice}'s outcome does not name its task`);
+    slicesOf.set(o.task, [...(slicesOf.get(o.task) ?? []), o.slice]);
   }
-  const evaluation = evaluate(tasks, (task, j) => book.candidates(task, inputs.get(task)![j]));
-  await env.JOB_DATA.put(arcKey(meta.id, "submission.json"), submissionJson(evaluation.submission), { httpMetadata: { contentType: "application/json" } });
+  const scorer = new Scorer(tasks);
+  const perTask = [];
+  for (const [i, { task, tests }] of tasks.entries()) {
+    const book = new VoteBook();
+    for (const slice of slicesOf.get(task) ?? []) {
+      const object = await env.JOB_DATA.get(resultKey(meta.id, slice));
+      if (!object) throw new Error(`job ${meta.id}: results of slice ${slice} are missing from R2`);
+      for (const text of (await object.text()).split("\n")) {
+        if (!text) continue;
+        const v = JSON.parse(text) as VoteLine;
+        const grid = gridOf(v.prediction);
+        book.add(task, tests[v.test].input, { key: gridKey(grid), grid, confidence: v.confidence });
+      }
+    }
+    const r = scorer.score(i, (j) => book.candidates(task, tests[j].input));
+    perTask.push({ task, pass: r.pass, tests: r.tests.map((x) => ({ rank_of_correct: x.rank, candidates: x.candidates.length })) });
+  }
+  await env.JOB_DATA.put(arcKey(meta.id, "submission.json"), submissionJson(scorer.submission), { httpMetadata: { contentType: "application/json" } });
+  const pass = scorer.pass;
   const report = {
     model: meta.model,
     options: meta.options,
@@ -123,8 +135,8 @@ export async function voteArc(env: JobsEnv, meta: JobMeta, slices: { slice: numb
     unknown_tasks: meta.arc!.unknown_tasks,
     sequences: meta.done,
     failed_sequences: meta.failed,
-    result: evaluation.pass ? JSON.parse(resultJson(evaluation.pass)) : null,
-    per_task: evaluation.tasks.map((r) => ({ task: r.task, pass: r.pass, tests: r.tests.map((x) => ({ rank_of_correct: x.rank, candidates: x.candidates.length })) })),
+    result: pass ? JSON.parse(resultJson(pass)) : null,
+    per_task: perTask,
   };
   await env.JOB_DATA.put(arcKey(meta.id, "report.json"), JSON.stringify(report, null, 2) + "\n", { httpMetadata: { contentType: "application/json" } });
 }

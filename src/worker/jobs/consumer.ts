@@ -50,7 +50,7 @@ async function work(env: JobsEnv, m: SliceMessage, attempts: number): Promise<vo
   const job = jobStub(env, m.job);
   if ((await job.begin(m.slice)) === "work") {
     const cpuMs = await solveSlice(env, m);
-    await job.record({ slice: m.slice, start: m.start, count: messageCount(m), status: "done", attempts, cpu_ms: Math.round(cpuMs) });
+    await job.record({ slice: m.slice, start: m.start, count: messageCount(m), status: "done", attempts, cpu_ms: Math.round(cpuMs), task: m.arc?.task });
   } // else cancelled, already recorded, or no such job: nothing to solve
   if (m.arc) await voteIfDone(env, m.job);
 }
@@ -70,7 +70,7 @@ export async function consume(batch: MessageBatch<SliceMessage>, env: JobsEnv): 
   for (const msg of batch.messages) {
     const m = msg.body;
     if (deadLetters) {
-      await jobStub(env, m.job).deadLettered(m.slice, m.start, messageCount(m));
+      await jobStub(env, m.job).deadLettered(m.slice, m.start, messageCount(m), m.arc?.task);
       if (m.arc) await voteIfDone(env, m.job);
       msg.ack();
       continue;

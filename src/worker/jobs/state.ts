@@ -78,10 +78,10 @@ export class JobState extends DurableObject {
   }
 
   /** The slice's message ran out of retries: the slice fails with its last attempt's error. */
-  async deadLettered(slice: number, start: number, count: number): Promise<boolean> {
+  async deadLettered(slice: number, start: number, count: number, task?: string): Promise<boolean> {
     const last = await this.ctx.storage.get<{ attempts: number; error: JobError }>(errorKey(slice));
     const error = last?.error ?? { code: "dead_lettered", message: "the message reached the dead-letter queue" };
-    return this.record({ slice, start, count, status: "failed", attempts: last?.attempts ?? 0, cpu_ms: 0, error });
+    return this.record({ slice, start, count, status: "failed", attempts: last?.attempts ?? 0, cpu_ms: 0, error, task });
   }
 
   /** ARC: every slice is in and the vote is not written yet (asked after each message, so a vote that died is redone). */

@@ -97,6 +97,7 @@ export interface SliceOutcome {
   attempts: number;
   cpu_ms: number;
   error?: JobError; // why the last attempt failed (status "failed")
+  task?: string; // ARC: the task whose augmentations the slice ran (the vote reads one task's slices at a time)
 }
 
 /** R2 key of a slice's results: one NDJSON line per puzzle (ARC: per sequence, with its vote), in input order. */
