@@ -7,7 +7,7 @@ import goldenSudoku from "@shared/golden/mlp_t/expected.json";
 import { Random } from "../../src/generate/random.ts";
 import { generateSudoku, sudokuString } from "../../src/generate/sudoku.ts";
 import type { WorkerEnv } from "../../src/worker/index.ts";
-import { call, callWith, expectError, post, solvePath, solving, text, until } from "./http.ts";
+import { call, callWith, expectError, post, sleep, solvePath, solving, text, until } from "./http.ts";
 import { PACKS, putPack, seedPacks } from "./packs.ts";
 
 beforeAll(seedPacks);
