@@ -36,9 +36,7 @@ describe("input without an answer is refused", () => {
 
 describe("work stops when the client goes", () => {
   const body = JSON.stringify({ puzzles: goldenIds });
-  const lines = goldenIds.map((p) => JSON.stringify({ puzzle: p })).join("\n");
-  const request = (init: RequestInit = {}, accept = "application/json") =>
-    call(solvePath("sudoku-parity-tokens"), { method: "POST", body, headers: { "content-type": "application/json", accept }, ...init });
+  const request = (init: RequestInit = {}) => call(solvePath("sudoku-parity-tokens"), { method: "POST", body, headers: { "content-type": "application/json" }, ...init });
 
   test("JSON: an aborted request stops within a supervision step", async () => {
     const t0 = performance.now();
@@ -60,52 +58,12 @@ describe("work stops when the client goes", () => {
     await reader.cancel();
     await until(async () => (await solving()) === 0, 5_000);
 
+    const lines = goldenIds.map((p) => JSON.stringify({ puzzle: p })).join("\n");
     const nd = await call(solvePath("sudoku-parity-tokens"), { method: "POST", body: lines, headers: { "content-type": "application/x-ndjson" } });
     const ndReader = nd.body!.getReader();
     expect(JSON.parse(new TextDecoder().decode((await ndReader.read()).value)).line).toBe(1);
     await ndReader.cancel();
     await until(async () => (await solving()) === 0, 5_000);
-  });
-
-  // The same property as the user sees it, through the public surface only: after three
-  // abandoned requests, one sent after them takes about as long as it does alone. Work
-  // that went on would share the isolate with it (up to 4x as long).
-  const timed = async (send: () => Promise<Response>) => {
-    const t0 = performance.now();
-    const r = await send();
-    expect(r.status).toBe(200);
-    await r.arrayBuffer();
-    return performance.now() - t0;
-  };
-  async function afterAbandoning(abandon: () => Promise<void>): Promise<{ alone: number; after: number }> {
-    const alone = await timed(() => request());
-    for (let i = 0; i < 3; i++) await abandon();
-    return { alone, after: await timed(() => request()) };
-  }
-
-  test("JSON: after aborted requests, the next request takes as long as alone", async () => {
-    const { alone, after } = await afterAbandoning(async () => {
-      const abort = new AbortController();
-      const answer = request({ signal: abort.signal }).catch((e: Error) => e.name);
-      await sleep(50);
-      abort.abort();
-      expect(await answer).toBe("AbortError");
-    });
-    expect(after, `alone ${alone.toFixed(0)} ms`).toBeLessThan(2 * alone);
-  });
-
-  test("SSE and NDJSON: after cancelled streams, the next request takes as long as alone", async () => {
-    const firstChunkThenCancel = (response: Promise<Response>) => async () => {
-      const reader = (await response).body!.getReader();
-      expect((await reader.read()).done).toBe(false);
-      await reader.cancel();
-    };
-    const sse = await afterAbandoning(() => firstChunkThenCancel(request({}, "text/event-stream"))());
-    expect(sse.after, `SSE: alone ${sse.alone.toFixed(0)} ms`).toBeLessThan(2 * sse.alone);
-    const nd = await afterAbandoning(() =>
-      firstChunkThenCancel(call(solvePath("sudoku-parity-tokens"), { method: "POST", body: lines, headers: { "content-type": "application/x-ndjson" } }))(),
-    );
-    expect(nd.after, `NDJSON: alone ${nd.alone.toFixed(0)} ms`).toBeLessThan(2 * nd.alone);
   });
 });
 
@@ -187,11 +145,8 @@ describe("cost protection", () => {
 });
 
 describe("scheduling", () => {
-  test("concurrent requests finish in arrival order (first come, first served), the first as soon as alone", async () => {
+  test("concurrent requests finish in arrival order (first come, first served), the first long before the last", async () => {
     const body = { puzzles: goldenIds };
-    const t0 = performance.now();
-    await (await post(solvePath("sudoku-parity-tokens"), body)).arrayBuffer();
-    const alone = performance.now() - t0;
     const finished: number[] = [];
     const at: number[] = [];
     const jobs: Promise<void>[] = [];
@@ -204,12 +159,14 @@ describe("scheduling", () => {
           at[i] = performance.now() - start;
         }),
       );
-      await sleep(alone / 8); // about two steps: admitted before the next one is sent
+      await sleep(500); // admitted before the next one is sent
     }
     await Promise.all(jobs);
     expect(finished).toEqual([0, 1, 2, 3]);
-    // Round-robin by step would finish all four together, at about 4x alone.
-    expect(at[0], `alone ${alone.toFixed(0)} ms, finished at ${at.map((t) => t.toFixed(0)).join(", ")} ms`).toBeLessThan(2 * alone);
+    // One at a time, the first is done at about a quarter of the last; round-robin by
+    // step would finish all four together. Both times come from the same run, so the
+    // machine's load cancels out.
+    expect(at[0], `finished at ${at.map((t) => t.toFixed(0)).join(", ")} ms`).toBeLessThan(at[3] / 2);
   });
 });
 
