@@ -63,6 +63,9 @@ export const CONFIGS: Record<string, ModelConfig> = {
   sudoku: SUDOKU_MLP_T, arc: ARC_ATTENTION, maze: MAZE_ATTENTION, hrm_sudoku: HRM_SUDOKU, hrm_maze: HRM_MAZE, hrm_arc: HRM_ARC,
 };
 
+/** Configurations of ~900 positions, whose calls take long enough to time one by one. */
+export const isBig = (configName: string): boolean => dims(CONFIGS[configName]).positions > 500;
+
 /**
  * The memory rows: every public configuration at batch 1 after a full
  * supervision step, bf16-resident, and the ARC trunk serving 8 and 64
@@ -73,6 +76,18 @@ export const MEMORY_ROWS: { config: string; augmentations: number; dtype: "f32" 
   { config: "arc", augmentations: 8, dtype: "bf16" },
   { config: "arc", augmentations: 64, dtype: "bf16" },
   { config: "hrm_arc", augmentations: 1, dtype: "f32" },
+];
+
+/**
+ * The workerd network-call / step rows and the cold starts (a fresh Worker, a
+ * fresh Node process): every configuration in bf16-resident weights, and in
+ * f32 where an f32 pack fits a 128 MB isolate while loading (TRM; an f32 HRM
+ * pack is 104 MiB, beside 120 MiB of f32 panels: see MEMORY_ROWS).
+ */
+export const RUNTIME_RUNS: { config: string; dtype: "f32" | "bf16" }[] = [
+  { config: "sudoku", dtype: "f32" }, { config: "sudoku", dtype: "bf16" },
+  { config: "arc", dtype: "f32" }, { config: "arc", dtype: "bf16" },
+  { config: "hrm_sudoku", dtype: "bf16" }, { config: "hrm_arc", dtype: "bf16" },
 ];
 
 export { callFlops, callsPerStep, stepFlops } from "../src/engine/cost.ts";

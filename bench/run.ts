@@ -10,7 +10,8 @@
 //     Maze/ARC): ours in Node (f32 and bf16-resident weights) and inside workerd,
 //     ours with int8 linear layers, both peers in Node (checked to compute the
 //     same thing as ours), and supervision steps;
-//   - cold start per configuration in a fresh Node process;
+//   - cold start per configuration (TRM and HRM; f32 where it fits, bf16-resident)
+//     in a fresh Node process and in a fresh Worker inside workerd;
 //   - memory inside workerd (bench/memory.ts) for every public configuration.
 // Prints tables, then one JSON line with every number.
 //   npm run bench [-- --quick] [-- --json out.json] [-- --markdown out.md] [-- --no-peers] [-- --no-workerd]
@@ -27,7 +28,7 @@ import { layerF32 } from "../src/engine/pack.ts";
 import { toBFloat16 } from "../src/engine/safetensors.ts";
 import { linear } from "../src/engine/reference.ts";
 import { WasmNetwork } from "../src/engine/wasm-network.ts";
-import { CONFIGS, type GemmShape, MEMORY_ROWS, callFlops, gemmShapes } from "./configs.ts";
+import { CONFIGS, type GemmShape, MEMORY_ROWS, RUNTIME_RUNS, callFlops, gemmShapes, isBig } from "./configs.ts";
 import { ISOLATE_LIMIT_BYTES, type MemoryRow, memoryInWorkerd } from "./memory.ts";
 import { benchNetwork, type NetworkRun } from "./network.ts";
 import { nodeContention } from "./node-contention.ts";
@@ -59,8 +60,6 @@ const PLANS = {
 const PROBE_ITERS = 250_000; // 24 MFLOP: about 0.5 ms a call at the peak
 
 const contention = nodeContention;
-/** Configurations of ~900 positions, whose calls take long enough to time one by one. */
-const isBig = (configName: string) => dims(CONFIGS[configName]).positions > 500;
 const progress = (what: string) => process.stderr.write(`bench: ${what}\n`);
 const gflops = (flop: number, ms: number) => flop / ms / 1e6;
 
@@ -433,6 +432,7 @@ function callRow(r: NetworkRun, peak: number, cpuPerWall = r.call.cpuPerWall): C
 interface ColdRow {
   config: string;
   runtime: string;
+  dtype: "f32" | "bf16";
   bootMs?: number;
   importMs?: number;
   compileMs?: number;
@@ -446,8 +446,8 @@ interface ColdRow {
   rssBytes?: number;
 }
 
-function coldInFreshNode(configName: string): ColdRow {
-  const out = execFileSync(process.execPath, [new URL("./cold.ts", import.meta.url).pathname, configName], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] });
+function coldInFreshNode(configName: string, dtype: "f32" | "bf16"): ColdRow {
+  const out = execFileSync(process.execPath, [new URL("./cold.ts", import.meta.url).pathname, configName, dtype], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] });
   return JSON.parse(out.trim().split("\n").pop()!) as ColdRow;
 }
 
@@ -553,15 +553,15 @@ async function main(): Promise<void> {
     }
   }
   const cold: ColdRow[] = [];
-  for (const configName of SECTIONS.has("cold") ? ["sudoku", "arc"] : []) {
-    progress(`cold start in a fresh node process, ${configName}`);
-    cold.push(coldInFreshNode(configName));
+  for (const { config, dtype } of SECTIONS.has("cold") ? RUNTIME_RUNS : []) {
+    progress(`cold start in a fresh node process, ${config}, ${dtype} weights`);
+    cold.push(coldInFreshNode(config, dtype));
   }
   if (WORKERD && SECTIONS.has("workerd")) {
-    progress("network call and step inside workerd (a fresh Worker per configuration)");
-    for (const run of await benchInWorkerd([{ config: "sudoku", batch: 1 }, { config: "arc", batch: 1 }], QUICK)) {
+    progress("network call and step inside workerd (a fresh Worker per configuration and weights)");
+    for (const run of await benchInWorkerd(RUNTIME_RUNS.map((r) => ({ ...r, batch: 1 })), QUICK)) {
       calls.push(callRow(run, peak, run.workerd_cpu_per_wall));
-      cold.push({ config: run.config, runtime: "workerd", ...run.cold, secondStepMs: run.step.medianMs, wasmBytes: run.memory.wasmBytes, jsHeapBytes: null });
+      cold.push({ config: run.config, runtime: "workerd", dtype: run.dtype, ...run.cold, secondStepMs: run.step.medianMs, wasmBytes: run.memory.wasmBytes, jsHeapBytes: null });
     }
   }
   const memory: MemoryRow[] = [];
@@ -648,9 +648,9 @@ async function main(): Promise<void> {
   );
   table(
     "Cold start (batch 1; node: a fresh process, default V8 flags; workerd: a fresh Worker) and memory",
-    ["config", "runtime", "boot ms", "import ms", "compile ms", "instantiate ms", "bf16 unpack ms", "pack ms", "1st step ms", "2nd step ms", "wasm memory MiB", "JS heap MiB", "RSS MiB"],
+    ["config", "runtime", "weights", "boot ms", "import ms", "compile ms", "instantiate ms", "unpack ms", "pack ms", "1st step ms", "2nd step ms", "wasm memory MiB", "JS heap MiB", "RSS MiB"],
     cold.map((c) => [
-      c.config, c.runtime, c.bootMs === undefined ? "-" : fmt(c.bootMs, 0), c.importMs === undefined ? "-" : fmt(c.importMs, 0),
+      c.config, c.runtime, c.dtype, c.bootMs === undefined ? "-" : fmt(c.bootMs, 0), c.importMs === undefined ? "-" : fmt(c.importMs, 0),
       c.compileMs === undefined ? "-" : fmt(c.compileMs, 1), fmt(c.instantiateMs, 1), fmt(c.unpackMs, 0), fmt(c.packMs, 0),
       fmt(c.firstStepMs, 0), c.secondStepMs === undefined ? "-" : fmt(c.secondStepMs, 0), mib(c.wasmBytes), mib(c.jsHeapBytes), mib(c.rssBytes),
     ]),

@@ -1,7 +1,7 @@
 // Streams the puzzle-embedding table of a torch checkpoint to a file through
 // the converter's writePuzzleTable (row order, per-task checksums), and
 // reports peak memory and time. For the 1.8 GB case:
-//   python3 bench/synthetic-arc-checkpoint.py            # writes /tmp/trm-synthetic-arc/
+//   python3 bench/public-checkpoints.py trm-arc1          # writes /tmp/trm-public/trm-arc1/
 //   npx node bench/stream-table.ts [checkpoint] [--identifiers identifiers.json] [--dtype f32|bf16] [--out file] [--keep]
 // One JSON line. The trunk is read eagerly (it is part of the real peak);
 // the table is deferred and streamed in the converter's chunks. The
@@ -25,7 +25,7 @@ const { values, positionals } = parseArgs({
     keep: { type: "boolean", default: false },
   },
 });
-const checkpoint = positionals[0] ?? "/tmp/trm-synthetic-arc/step_518071";
+const checkpoint = positionals[0] ?? "/tmp/trm-public/trm-arc1/step_518071";
 const dtype = values.dtype!;
 if (dtype !== "f32" && dtype !== "bf16") throw new Error(`--dtype is f32 or bf16, not ${dtype}`);
 const identifiersPath = values.identifiers ?? join(dirname(checkpoint), "identifiers.json");

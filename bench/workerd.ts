@@ -50,7 +50,7 @@ export function workerdCpuMs({ ownOnly = false } = {}): number | null {
   }
 }
 
-export async function benchInWorkerd(runs: { config: string; batch: number }[], quick: boolean): Promise<WorkerdRun[]> {
+export async function benchInWorkerd(runs: { config: string; batch: number; dtype: "f32" | "bf16" }[], quick: boolean): Promise<WorkerdRun[]> {
   process.env.CLOUDFLARE_CF_FETCH_ENABLED ??= "false";
   process.env.WRANGLER_SEND_METRICS ??= "false";
   const out: WorkerdRun[] = [];
@@ -60,8 +60,8 @@ export async function benchInWorkerd(runs: { config: string; batch: number }[], 
       const { url } = await harness.listen();
       const cpuStart = workerdCpuMs();
       const start = performance.now();
-      const res = await fetch(new URL(`/run?config=${r.config}&batch=${r.batch}&quick=${quick ? 1 : 0}`, url));
-      if (!res.ok) throw new Error(`workerd bench ${r.config}: ${res.status} ${await res.text()}`);
+      const res = await fetch(new URL(`/run?config=${r.config}&batch=${r.batch}&dtype=${r.dtype}&quick=${quick ? 1 : 0}`, url));
+      if (!res.ok) throw new Error(`workerd bench ${r.config} ${r.dtype}: ${res.status} ${await res.text()}`);
       const run = (await res.json()) as NetworkRun;
       const wall = performance.now() - start;
       const cpuEnd = workerdCpuMs();

@@ -1,5 +1,6 @@
-// The page's client for the Worker's API (same origin): the model list and a
-// solve whose SSE events are read from a POST (EventSource can only GET).
+// The page's client for the Worker's API (same origin): GETs (the model list,
+// an ARC model's tasks) and a solve whose SSE events are read from a POST
+// (EventSource can only GET).
 
 export interface ModelInfo {
   name: string;
@@ -48,19 +49,22 @@ async function failure(res: Response): Promise<ApiError> {
   return new ApiError("http_error", `the server answered HTTP ${res.status} ${res.statusText}`, res.status);
 }
 
-export async function listModels(token: string): Promise<ModelInfo[]> {
-  const res = await fetch("/v1/models", { headers: headers(token) });
+export async function getJson<T>(path: string, token: string): Promise<T> {
+  const res = await fetch(path, { headers: headers(token) });
   if (!res.ok) throw await failure(res);
-  return (await res.json()).models ?? [];
+  return res.json();
 }
 
+export const listModels = async (token: string): Promise<ModelInfo[]> => (await getJson<{ models?: ModelInfo[] }>("/v1/models", token)).models ?? [];
+
+/** The data of each SSE event, as the task's answer shapes it (the view reads it). */
 export interface SolveEvents {
-  step(puzzle: PuzzleState): Promise<void> | void;
-  result(puzzle: PuzzleState): void;
+  step(data: unknown): Promise<void> | void;
+  result(data: unknown): void;
 }
 
 /**
- * POSTs one puzzle with Accept: text/event-stream and feeds the events to
+ * POSTs one request with Accept: text/event-stream and feeds the events to
  * `on`, awaiting each step handler before reading on (so a slow animation
  * holds the server back instead of piling frames up).
  */
@@ -84,8 +88,8 @@ export async function solveStream(model: string, body: Record<string, unknown>, 
       buffer = buffer.slice(end + 2);
       const event = /^event: (.*)$/m.exec(block)?.[1];
       const data = JSON.parse(block.split("\n").filter((l) => l.startsWith("data: ")).map((l) => l.slice(6)).join("\n"));
-      if (event === "step") await on.step(data.puzzles[0]);
-      else if (event === "result") return on.result(data.result);
+      if (event === "step") await on.step(data);
+      else if (event === "result") return on.result(data);
       else if (event === "error") throw new ApiError(data.error.code, data.error.message, res.status);
     }
   }

@@ -1,8 +1,8 @@
 // The playground: pick a model, a puzzle and options; Solve streams the
 // supervision steps (SSE) and draws each one, then the final check and timings.
-import { ApiError, type ModelInfo, type PuzzleState, listModels, solveStream } from "./api.ts";
+import { ApiError, type ModelInfo, listModels, solveStream } from "./api.ts";
 import { VIEWS } from "./views/index.ts";
-import type { Answer, TaskView } from "./views/view.ts";
+import type { OutcomeRow, Progress, TaskView } from "./views/view.ts";
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 const modelSelect = $<HTMLSelectElement>("model");
@@ -50,48 +50,53 @@ function resetProgress(): void {
 function pickModel(): void {
   const m = models[Number(modelSelect.value)];
   $("model-info").textContent = describe(m);
-  maxSteps.max = String(m.halt_max_steps ?? 16);
-  maxSteps.value = maxSteps.max;
   const container = $("task-input");
   container.replaceChildren();
-  view = VIEWS[m.task ?? ""]?.(m);
+  view = VIEWS[m.task ?? ""]?.(m, () => token.value);
+  maxSteps.max = String(m.halt_max_steps ?? 16);
+  maxSteps.value = String(Math.min(view?.steps ?? Infinity, Number(maxSteps.max)));
+  // "checked" stops at the first answer that passes the task's check; a task without one has nothing to check.
+  const checked = halt.querySelector<HTMLOptionElement>("option[value=checked]")!;
+  checked.disabled = !view?.checked;
+  if (checked.disabled && halt.value === "checked") halt.value = "fixed";
   const redraw = () => {
     resetProgress();
-    view?.draw(board, undefined);
+    view?.reset(board);
   };
-  view?.mount(container, redraw);
+  const mounted = view?.mount(container, redraw);
   redraw();
+  if (!mounted) {
+    setState("idle");
+    return;
+  }
+  setState("loading");
+  const current = view;
+  mounted.then(() => view === current && setState("idle"), (e) => view === current && showError(e));
 }
 
-/** One bar per step for the halting confidence, so its rise (or not) stays in view. */
-function addToHistory(s: PuzzleState): void {
+let phase: string | undefined;
+
+/** One bar per step for the halting confidence, so its rise (or not) stays in view; a new phase starts a new history. */
+function addToHistory(p: Progress): void {
+  if (p.phase !== phase) history.replaceChildren();
+  phase = p.phase;
   const bar = document.createElement("span");
-  bar.style.setProperty("--p", String(s.confidence));
+  bar.style.setProperty("--p", String(p.confidence));
   history.append(bar);
   const values = [...history.children].map((b) => Number((b as HTMLElement).style.getPropertyValue("--p")).toFixed(2));
   history.setAttribute("aria-label", `halting confidence by step: ${values.join(", ")}`);
 }
 
-function showProgress(s: PuzzleState, limit: number): void {
-  $("step").textContent = `Step ${s.steps} of ${limit}.`;
-  $("halted").textContent = s.halted ? "Halted." : "";
-  $("halting-value").textContent = s.confidence.toFixed(3);
-  $<HTMLMeterElement>("halting").value = s.confidence;
+function showProgress(p: Progress, limit: number): void {
+  $("step").textContent = `Step ${p.step} of ${limit}.${p.phase ? ` ${p.phase}` : ""}`;
+  $("halted").textContent = p.halted ? "Halted." : "";
+  $("halting-value").textContent = p.confidence.toFixed(3);
+  $<HTMLMeterElement>("halting").value = p.confidence;
 }
 
-function showOutcome(s: PuzzleState, clickToFinalMs: number): void {
-  const yesNo = (v: unknown) => (v === true ? "yes" : v === false ? "no" : String(v));
-  const solved = s.solved ?? s.check?.valid; // `solved` where the API gives it, else the task check's verdict
-  const rows: [string, string, string][] = [
-    ["Solved", solved === undefined ? "no check for this task" : yesNo(solved), "solved"],
-    ...Object.entries(s.check ?? {}).map(([k, v]): [string, string, string] => [`Check: ${k.replace(/_/g, " ")}`, yesNo(v), `check-${k}`]),
-    ["Steps", String(s.steps), "steps"],
-    ["Server compute", `${s.timings?.compute_ms ?? "?"} ms`, "compute"],
-    ["Server total", `${s.timings?.total_ms ?? "?"} ms`, "total"],
-    ["Click to final step", `${Math.round(clickToFinalMs)} ms`, "click-to-final"],
-  ];
+function showOutcome(rows: OutcomeRow[], clickToFinalMs: number): void {
   outcome.replaceChildren(
-    ...rows.flatMap(([term, value, key]) => {
+    ...[...rows, ["Click to final step", `${Math.round(clickToFinalMs)} ms`, "click-to-final"] as OutcomeRow].flatMap(([term, value, key]) => {
       const dt = document.createElement("dt");
       dt.textContent = term;
       const dd = document.createElement("dd");
@@ -107,30 +112,36 @@ async function solve(): Promise<void> {
   const m = models[Number(modelSelect.value)];
   if (!view) return;
   errorBox.textContent = "";
+  const limit = Number(maxSteps.value);
+  let body: Record<string, unknown>;
+  try {
+    body = view.request({ max_steps: limit, halt: halt.value });
+  } catch (e) {
+    return showError(e); // nothing to send yet (e.g. no task chosen)
+  }
   resetProgress();
+  view.reset(board);
+  phase = undefined;
   setState("running");
   board.scrollIntoView({ behavior: "smooth", block: "nearest" }); // on a phone the board sits below the controls
   running = new AbortController();
   solveButton.textContent = "Stop";
   modelSelect.disabled = true; // the view and its board belong to this model until the run ends
-  const limit = Number(maxSteps.value);
   const clicked = performance.now();
-  let before: Answer | undefined;
   let finalStepAt = clicked;
   try {
-    await solveStream(m.name, { puzzle: view.puzzle(), max_steps: limit, halt: halt.value, detail: "cells" }, token.value, {
-      step: async (s) => {
-        view!.draw(board, s, before);
-        before = s;
-        showProgress(s, limit);
-        addToHistory(s);
+    await solveStream(m.name, body, token.value, {
+      step: async (data) => {
+        const p = view!.step(board, data);
+        showProgress(p, limit);
+        addToHistory(p);
         finalStepAt = performance.now();
-        if (!s.halted) await new Promise((r) => setTimeout(r, Number(delay.value)));
+        if (!p.halted) await new Promise((r) => setTimeout(r, Number(delay.value)));
       },
-      result: (s) => {
-        view!.draw(board, s, before);
-        showProgress(s, limit);
-        showOutcome(s, finalStepAt - clicked);
+      result: (data) => {
+        const p = view!.result(board, data);
+        showProgress(p, limit);
+        showOutcome(p.rows, finalStepAt - clicked);
         setState("done");
       },
     }, running.signal);
@@ -166,7 +177,6 @@ async function start(): Promise<void> {
   solveButton.disabled = false;
   errorBox.textContent = "";
   pickModel();
-  setState("idle");
 }
 
 modelSelect.addEventListener("change", pickModel);

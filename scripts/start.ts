@@ -12,6 +12,7 @@ import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { connect } from "node:net";
 import { join, resolve } from "node:path";
 import { getPlatformProxy } from "wrangler";
+import { packFiles } from "../src/engine/pack.ts";
 
 const ROOT = resolve(import.meta.dirname, "..");
 const PORT = Number(process.env.PORT ?? 8787);
@@ -84,9 +85,8 @@ async function seed(): Promise<void> {
     for (const name of names) {
       const manifest = JSON.parse(readFileSync(join(ROOT, "weights", name, "model.json"), "utf8"));
       await env.MODELS.put(`models/${name}/model.json`, JSON.stringify(manifest));
-      // An ARC pack's puzzle table, identifiers and task index are objects of their own (read by range per request).
-      const table = manifest.puzzle_table;
-      for (const file of [manifest.weights.file, ...(table ? [table.file, table.identifiers_file, table.index_file] : [])]) {
+      // An ARC pack's puzzle table, identifiers, task index and puzzles file are objects of their own (read by range per request).
+      for (const file of packFiles(manifest)) {
         await env.MODELS.put(`models/${name}/${file}`, readFileSync(join(ROOT, "weights", name, file)));
       }
       console.log(`seeded models/${name} (${manifest.task}, ${manifest.weights.bytes} bytes)`);
@@ -136,9 +136,14 @@ console.log(`  curl -s ${BASE}/v1/models/${EXAMPLE_MODEL}/solve -H 'content-type
 const res = await fetch(`${BASE}/v1/models/${EXAMPLE_MODEL}/solve`, { method: "POST", headers: { "content-type": "application/json", ...auth }, body });
 console.log(`It answered (HTTP ${res.status}):\n${JSON.stringify(await res.json(), null, 2)}\n`);
 
-// ARC: one task of the shipped reference pack (random weights: it shows the pipeline, not intelligence).
-const arcTasks = JSON.parse(readFileSync(join(ROOT, "weights", ARC_EXAMPLE_MODEL, "test_puzzles.json"), "utf8"));
-const arcBody = JSON.stringify({ task: ARC_EXAMPLE_TASK, test: arcTasks[ARC_EXAMPLE_TASK].test.map((t: { input: unknown }) => ({ input: t.input })), augmentations: 3, max_steps: 2 });
+// ARC: one task of the shipped reference pack (random weights: it shows the pipeline, not intelligence),
+// its test input from the pack's own task route.
+console.log(`The ARC pack's tasks, and one task's demonstrations and test inputs:\n`);
+console.log(`  curl -s ${BASE}/v1/models/${ARC_EXAMPLE_MODEL}/tasks${authFlag}`);
+console.log(`  curl -s ${BASE}/v1/models/${ARC_EXAMPLE_MODEL}/tasks/${ARC_EXAMPLE_TASK}${authFlag}\n`);
+const arcTask = await fetch(`${BASE}/v1/models/${ARC_EXAMPLE_MODEL}/tasks/${ARC_EXAMPLE_TASK}`, { headers: auth });
+const { test: arcTests = [] } = (await arcTask.json()) as { test?: { input: unknown }[] };
+const arcBody = JSON.stringify({ task: ARC_EXAMPLE_TASK, test: arcTests.map((t) => ({ input: t.input })), augmentations: 3, max_steps: 2 });
 console.log(`An ARC request (${ARC_EXAMPLE_MODEL}: the official-code reference checkpoint, random weights):\n`);
 console.log(`  curl -s ${BASE}/v1/models/${ARC_EXAMPLE_MODEL}/solve -H 'content-type: application/json'${authFlag} -d '${arcBody}'\n`);
 const arc = await fetch(`${BASE}/v1/models/${ARC_EXAMPLE_MODEL}/solve`, { method: "POST", headers: { "content-type": "application/json", ...auth }, body: arcBody });

@@ -1,5 +1,5 @@
 // The bench inside workerd, on the bundled kernels:
-//   GET /run?config=sudoku|arc&batch=N&quick=0|1 → a NetworkRun (bench/network.ts).
+//   GET /run?config=<bench/configs.ts name>&batch=N&dtype=f32|bf16&quick=0|1 → a NetworkRun (bench/network.ts).
 //     Wall time only: workerd has no CPU clock for the isolate (peer-bench / workers-stack notes).
 //   PUT /models/<name>/<file>: stores a pack object in the local R2 bucket (streamed, never buffered here).
 //   GET /load?model=<name>: loads it the way the API Worker does (src/worker/models.ts: R2 →
@@ -12,7 +12,7 @@ import kernels from "../../build/kernels.wasm";
 import { recurse } from "../../src/engine/recursion.ts";
 import type { WasmNetwork } from "../../src/engine/wasm-network.ts";
 import { getModel } from "../../src/worker/models.ts";
-import { CONFIGS } from "../configs.ts";
+import { CONFIGS, isBig } from "../configs.ts";
 import { benchNetwork } from "../network.ts";
 import { randomPuzzles, seededUniform } from "../random-weights.ts";
 import { solveArcTask } from "../../src/tasks/arc/solve.ts";
@@ -36,13 +36,16 @@ interface Env {
 async function run(url: URL): Promise<Response> {
   const config = url.searchParams.get("config") ?? "";
   const batch = Number(url.searchParams.get("batch") ?? "1");
+  const dtype = url.searchParams.get("dtype") ?? "f32";
   const quick = url.searchParams.get("quick") === "1";
-  if (!(config in CONFIGS) || !(batch >= 1)) return new Response(`bad config ${config} or batch ${batch}`, { status: 400 });
-  const big = config === "arc";
+  if (!(config in CONFIGS) || !(batch >= 1) || (dtype !== "f32" && dtype !== "bf16")) {
+    return new Response(`bad config ${config}, batch ${batch} or dtype ${dtype}`, { status: 400 });
+  }
+  const big = isBig(config);
   const plans = quick
     ? { call: plan(big ? 1 : 100, 3, big ? 0 : 30), step: plan(big ? 0 : 1, big ? 1 : 2, 0) }
     : { call: plan(big ? 1000 : 500, big ? 5 : 9, big ? 0 : 150), step: plan(big ? 0 : 200, big ? 2 : 5, big ? 0 : 150) };
-  return Response.json(await benchNetwork(kernels, config, batch, "workerd", plans));
+  return Response.json(await benchNetwork(kernels, config, batch, "workerd", plans, undefined, undefined, dtype));
 }
 
 export default {

@@ -5,7 +5,7 @@ import { generateMaze } from "../../src/generate/maze.ts";
 import { Random } from "../../src/generate/random.ts";
 import { type CellView, drawBoard, place, sure } from "./board.ts";
 import { button, field, freshSeed, select } from "./controls.ts";
-import type { Answer, TaskView } from "./view.ts";
+import type { Answer, BoardView } from "./view.ts";
 
 const KINDS: Record<string, [cls: string, text: string, word: string]> = {
   "#": ["wall", "", "wall"],
@@ -20,7 +20,7 @@ const rowsOf = (maze: string, side: number) => Array.from({ length: side }, (_, 
 /** Rows as typed; one trailing line break is allowed. The API checks sizes and characters. */
 const parseRows = (text: string) => text.replace(/\r/g, "").replace(/\n$/, "").split("\n");
 
-export function maze(model: ModelInfo): TaskView {
+export function maze(model: ModelInfo): BoardView {
   const side = Math.round(Math.sqrt(model.seq_len ?? 81));
   const generate = (random: Random) => generateMaze(random, side, side - 1, 2).maze; // like `trm generate maze --min-path side-1 --loops 2`
   const heldOut = new Random(1031); // the held-out seed of the shipped maze model's card

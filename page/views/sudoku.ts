@@ -4,7 +4,7 @@ import { Random } from "../../src/generate/random.ts";
 import { generateSudoku, sudokuString } from "../../src/generate/sudoku.ts";
 import { type CellView, drawBoard, place, sure } from "./board.ts";
 import { button, field, freshSeed, select } from "./controls.ts";
-import type { Answer, TaskView } from "./view.ts";
+import type { Answer, BoardView } from "./view.ts";
 
 // The generated one is no. 18 of `trm generate sudoku --count 30 --clues 26 --seed 2026`.
 const EXAMPLES: [string, string][] = [
@@ -16,7 +16,7 @@ const EXAMPLES: [string, string][] = [
 /** The typed puzzle with spaces and line breaks dropped; the API checks the rest. */
 const clean = (text: string) => text.replace(/\s+/g, "");
 
-export function sudoku(): TaskView {
+export function sudoku(): BoardView {
   const text = document.createElement("textarea");
   text.rows = 3;
   text.spellcheck = false;

@@ -1,9 +1,9 @@
 // `trm`: convert official checkpoints, run the recursion, solve puzzles.
 // Results go to stdout as JSON; progress and errors go to stderr.
 import { parseArgs } from "node:util";
-import { closeSync, openSync, rmSync, writeSync } from "node:fs";
+import { closeSync, mkdirSync, openSync, rmSync, writeSync } from "node:fs";
 import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
-import { basename, join, resolve } from "node:path";
+import { basename, dirname, join, resolve } from "node:path";
 import { TrmError } from "../errors.ts";
 import { type FileSource, openFileSource } from "../convert/byte-source.ts";
 import { TABLE_FILE, convert } from "../convert/convert.ts";
@@ -25,7 +25,7 @@ import { solveCommand } from "./solve.ts";
 const VERSION = "0.1.0";
 
 const USAGE = `usage:
-  trm convert <checkpoint> --config all_config.yaml [--dataset dataset.json] [--identifiers identifiers.json] [--seq-len N]
+  trm convert <checkpoint> --config all_config.yaml [--dataset dataset.json] [--identifiers identifiers.json [--puzzles test_puzzles.json]] [--seq-len N]
               [--vocab-size N] [--num-puzzle-identifiers N] [--dtype f32|bf16|int8] [--task NAME] [--name NAME] --out <dir>
   trm run --model <dir> --input <file.json> [--steps N] [--halt fixed|adaptive] [--logits] [--engine wasm|reference] [--linear f32|int8]
   trm solve --model <dir> --task sudoku|maze|tokens --input <file> [--steps N] [--halt fixed|adaptive|checked] [--linear f32|int8]
@@ -66,6 +66,7 @@ async function convertCommand(argv: string[]): Promise<void> {
       name: { type: "string" },
       out: { type: "string" },
       identifiers: { type: "string" },
+      puzzles: { type: "string" },
     },
   });
   if (positionals.length !== 1) throw new UsageError("convert takes exactly one checkpoint file");
@@ -83,10 +84,15 @@ async function convertCommand(argv: string[]): Promise<void> {
   const out = resolve(values.out);
   // The puzzle table (ARC) streams to a temporary file beside the output folder while converting,
   // and moves into it on success; a failed conversion leaves nothing behind.
+  // Its folder may not exist yet (--out packs/arc1 in a fresh checkout): made then, removed on failure if made here.
   const tableTmp = `${out}.${TABLE_FILE}.${process.pid}.tmp`;
   let tableFd: number | undefined;
+  let madeParent: string | undefined;
   const writeTable = (bytes: Uint8Array) => {
-    tableFd ??= openSync(tableTmp, "w");
+    if (tableFd === undefined) {
+      madeParent = mkdirSync(dirname(tableTmp), { recursive: true });
+      tableFd = openSync(tableTmp, "w");
+    }
     writeSync(tableFd, bytes);
   };
   const result = await convert({
@@ -106,10 +112,13 @@ async function convertCommand(argv: string[]): Promise<void> {
     identifiersJson: values.identifiers ? await readText(values.identifiers, "identifiers") : undefined,
     identifiersName: values.identifiers,
     writeTable,
+    puzzlesJson: values.puzzles ? new TextEncoder().encode(await readText(values.puzzles, "puzzles")) : undefined,
+    puzzlesName: values.puzzles,
   })
     .catch((e) => {
       if (tableFd !== undefined) closeSync(tableFd);
       rmSync(tableTmp, { force: true });
+      if (madeParent) rmSync(madeParent, { recursive: true, force: true });
       throw e;
     })
     .finally(() => checkpoint.close());

@@ -19,6 +19,7 @@ import { createHash } from "node:crypto";
 import type { ByteSource } from "./byte-source.ts";
 import type { DeferredTensor } from "./deferred.ts";
 import { ARC_SEQ_LEN, ARC_VOCAB } from "../tasks/arc/grid.ts";
+import { parsePuzzlesFile } from "../tasks/arc/tasks-file.ts";
 import { type RowStream, parseIdentifiers, writePuzzleTable } from "./puzzle-table.ts";
 import { readSafetensors } from "./safetensors-source.ts";
 import { readTorchCheckpoint } from "./torch-checkpoint.ts";
@@ -43,6 +44,9 @@ export interface ConvertOptions {
   identifiersName?: string;
   /** Receives that object's bytes in row order (required with identifiersJson). */
   writeTable?: (bytes: Uint8Array) => void;
+  /** Optional, with identifiersJson: the builder's test_puzzles.json, shipped in the pack so that the Worker can show its tasks' demonstrations. */
+  puzzlesJson?: Uint8Array;
+  puzzlesName?: string;
 }
 
 export interface Converted {
@@ -55,6 +59,7 @@ export interface Converted {
 export const TABLE_FILE = "puzzle_emb.bin";
 export const IDENTIFIERS_FILE = "identifiers.txt";
 export const TASK_INDEX_FILE = "tasks.json";
+export const PUZZLES_FILE = "test_puzzles.json";
 const PUZZLE_TABLE_TENSOR = "inner.puzzle_emb.weights";
 
 /** Rows of an in-memory (rows, dim) tensor, chunk by chunk. */
@@ -312,6 +317,23 @@ export async function convert(opts: ConvertOptions): Promise<Converted> {
       tasks: table.tasks,
     };
     r.notes.push(`puzzle table: ${identifiers.length} rows x ${arch.puzzle_emb_ndim} (${tableDtype}, ${table.bytes} bytes), ${table.tasks} tasks, ${table.contiguous} of them one contiguous range`);
+    if (opts.puzzlesJson) {
+      const where = opts.puzzlesName ?? PUZZLES_FILE;
+      let json: unknown;
+      try {
+        json = JSON.parse(new TextDecoder().decode(opts.puzzlesJson));
+      } catch {
+        bad(`${where} is not valid JSON`);
+      }
+      const puzzles = parsePuzzlesFile(json, where);
+      files.push([PUZZLES_FILE, opts.puzzlesJson]);
+      puzzleTable.puzzles_file = PUZZLES_FILE;
+      puzzleTable.puzzles_sha256 = await sha256Hex(opts.puzzlesJson);
+      const indexed = [...puzzles.keys()].filter((t) => Object.hasOwn(table.index.tasks, t)).length;
+      r.notes.push(`puzzles: ${puzzles.size} tasks with demonstrations and test inputs (${where}), ${indexed} of them in the task index`);
+    }
+  } else if (opts.puzzlesJson) {
+    bad("--puzzles ships an ARC pack's demonstrations; it needs --identifiers");
   }
   const safetensors = encodeSafetensors(out, { format: "pt", source: "trm-worker convert" });
   const manifest: PackManifest = {

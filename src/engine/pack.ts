@@ -125,6 +125,12 @@ function badPack(message: string): never {
   throw new TrmError("bad_pack", message);
 }
 
+/** Every object of a pack besides model.json: the weights and, with a puzzle table, its table, identifiers, index and puzzles file. */
+export function packFiles(m: PackManifest): string[] {
+  const t = m.puzzle_table;
+  return [m.weights.file, ...(t ? [t.file, t.identifiers_file, t.index_file, ...(t.puzzles_file ? [t.puzzles_file] : [])] : [])];
+}
+
 /** Checks the manifest's own fields (the config is checked by manifestConfig). */
 export function parseManifest(json: unknown): PackManifest {
   if (!json || typeof json !== "object" || Array.isArray(json)) badPack("model.json is not a JSON object");

@@ -25,6 +25,11 @@ export interface PuzzleTableManifest {
   index_file: string; // the task index (JSON)
   index_sha256: string;
   tasks: number;
+  // Optional: the tasks' demonstrations and test inputs (the official builder's
+  // test_puzzles.json: task id -> {train: [{input, output}], test: [{input, output?}]}),
+  // which GET /v1/models/:name/tasks/:task shows; solving never needs it.
+  puzzles_file?: string;
+  puzzles_sha256?: string;
 }
 
 export interface TaskEntry {
@@ -63,6 +68,10 @@ export function checkTableManifest(t: PuzzleTableManifest, numIds: number, ndim:
     if (typeof t[f] !== "string" || !/^[A-Za-z0-9._-]+$/.test(t[f])) badIndex(`puzzle_table.${f} must be a file name in the pack`);
   }
   if (typeof t.index_sha256 !== "string" || !/^[0-9a-f]{64}$/.test(t.index_sha256)) badIndex("puzzle_table.index_sha256 must be 64 hex digits");
+  if (t.puzzles_file !== undefined || t.puzzles_sha256 !== undefined) {
+    if (typeof t.puzzles_file !== "string" || !/^[A-Za-z0-9._-]+$/.test(t.puzzles_file)) badIndex("puzzle_table.puzzles_file must be a file name in the pack");
+    if (typeof t.puzzles_sha256 !== "string" || !/^[0-9a-f]{64}$/.test(t.puzzles_sha256)) badIndex("puzzle_table.puzzles_sha256 must be 64 hex digits");
+  }
 }
 
 /** Parses and checks the index against the table it describes. */
@@ -195,14 +204,18 @@ export async function loadTaskIndex(bytes: Uint8Array | null, table: PuzzleTable
   return parseTaskIndex(json, table);
 }
 
-/** A task's index entry, or the 422 that explains why a task outside the checkpoint's training data cannot be solved. */
-export function taskEntry(index: TaskIndex, task: string): TaskEntry {
+/**
+ * A task's index entry, or the error that explains why a task outside the
+ * checkpoint's training data cannot be solved: 422 for a solve request, 404
+ * where the task is a resource (GET /v1/models/:name/tasks/:task).
+ */
+export function taskEntry(index: TaskIndex, task: string, status = 422): TaskEntry {
   const entry = Object.hasOwn(index.tasks, task) ? index.tasks[task] : undefined;
   if (!entry) {
     throw new TrmError(
       "unknown_task",
       `task ${JSON.stringify(task.slice(0, 64))} is not in this model's task index: TRM learns one puzzle embedding per task augmentation during training, so it can only solve tasks that were in the checkpoint's training data (${Object.keys(index.tasks).length} tasks)`,
-      422,
+      status,
     );
   }
   return entry;

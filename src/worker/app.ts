@@ -10,6 +10,7 @@ import { Router } from "./router.ts";
 import { solveArc } from "./arc.ts";
 import { preflight, withCors } from "./cors.ts";
 import { solve } from "./solve.ts";
+import { listTasks, taskInfo } from "./tasks.ts";
 import { jobsRoute } from "./jobs/api.ts";
 import type { JobsEnv } from "./jobs/types.ts";
 
@@ -23,6 +24,9 @@ export const router: Router = new Router()
   })
   .get("/v1/models", async ({ env }) => json(await listModels(env.MODELS)))
   .get("/v1/models/:name", async ({ env, params }) => json(await modelInfo(env.MODELS, params.name)))
+  // an ARC pack's tasks (src/worker/tasks.ts)
+  .get("/v1/models/:name/tasks", async ({ env, params, url }) => json(await listTasks(env.MODELS, params.name, url)))
+  .get("/v1/models/:name/tasks/:task", async ({ env, params }) => json(await taskInfo(env.MODELS, params.name, params.task)))
   .post("/v1/models/:name/solve", async ({ request, env, config, params }) => {
     const model = await getModel(env.MODELS, params.name);
     return model.manifest.task === "arc" ? solveArc(request, model, env.MODELS, config) : solve(request, model, config);

@@ -53,7 +53,8 @@ function r2Reader(bucket: R2Bucket, name: string): RangeReader {
   };
 }
 
-export function arcContext(bucket: R2Bucket, model: LoadedModel): Promise<ArcContext> {
+/** A pack's table and task index (only model.json and the index are needed: the task routes call this without loading the trunk). */
+export function arcContext(bucket: R2Bucket, model: Pick<LoadedModel, "name" | "manifest">): Promise<ArcContext> {
   const key = `${model.name}\n${model.manifest.weights.sha256}`;
   let ctx = contexts.get(key);
   if (!ctx) {

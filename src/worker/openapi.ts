@@ -6,7 +6,7 @@ const errorCodes = {
   400: ["malformed_json", "bad_request", "bad_encoding"],
   401: ["unauthorized"],
   403: ["origin_not_allowed"],
-  404: ["not_found", "model_not_found"],
+  404: ["not_found", "model_not_found", "unknown_task"], // unknown_task: 404 for GET .../tasks/:task, 422 for a solve
   405: ["method_not_allowed"],
   406: ["not_acceptable"],
   413: ["body_too_large", "too_many_puzzles"],
@@ -38,6 +38,12 @@ const guarded = {
 const jsonBody = (schema: unknown, description: string) => ({ description, content: { "application/json": { schema } } });
 const jobId = { name: "id", in: "path", required: true, schema: { type: "string" } };
 const name = { name: "name", in: "path", required: true, schema: { type: "string", pattern: "^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$" } };
+const taskParam = { name: "task", in: "path", required: true, schema: { type: "string" } };
+const taskErrors = {
+  400: error(400, "an unknown query parameter, or a limit or cursor that is not one"),
+  404: error(404, "no such model, a model that is not ARC (not_found), or a task outside its index (unknown_task)"),
+  ...guarded,
+};
 const check = { type: "object", description: "the task's check: Sudoku valid, keeps_givens, complete; Maze valid, keeps_maze, connected, shortest", additionalProperties: { type: "boolean" } };
 
 const result = {
@@ -116,6 +122,24 @@ export const OPENAPI = {
           404: error(404, "no such model"),
           ...guarded,
         },
+      },
+    },
+    "/v1/models/{name}/tasks": {
+      get: {
+        summary: "an ARC model's tasks (its task index), sorted by id, limit at a time; pass next_cursor as cursor for the next page",
+        parameters: [
+          name,
+          { name: "limit", in: "query", schema: { type: "integer", minimum: 1, maximum: 1000, default: 100 } },
+          { name: "cursor", in: "query", schema: { type: "string" }, description: "next_cursor of the previous page" },
+        ],
+        responses: { 200: jsonBody(ref("TaskList"), "one page of tasks"), ...taskErrors },
+      },
+    },
+    "/v1/models/{name}/tasks/{task}": {
+      get: {
+        summary: "one ARC task: its augmentations, and its demonstrations (train) and test inputs when the pack ships them (puzzle_table.puzzles_file)",
+        parameters: [name, taskParam],
+        responses: { 200: jsonBody(ref("Task"), "the task"), 404: taskErrors[404], ...guarded },
       },
     },
     "/v1/models/{name}/solve": {
@@ -203,6 +227,44 @@ export const OPENAPI = {
         ],
       },
       Result: result,
+      TaskList: {
+        type: "object",
+        required: ["model", "total", "demonstrations", "tasks", "next_cursor"],
+        additionalProperties: false,
+        properties: {
+          model: { type: "string" },
+          total: { type: "integer", minimum: 0, description: "tasks in the index" },
+          demonstrations: { type: "boolean", description: "the pack ships a puzzles file (demonstrations and test inputs)" },
+          tasks: {
+            type: "array",
+            items: {
+              type: "object",
+              required: ["task", "augmentations", "demonstrations"],
+              additionalProperties: false,
+              properties: {
+                task: { type: "string" },
+                augmentations: { type: "integer", minimum: 1, description: "its rows in the table: the most a solve can use" },
+                demonstrations: { type: "boolean", description: "its train pairs and test inputs are in the puzzles file" },
+              },
+            },
+          },
+          next_cursor: { oneOf: [{ type: "string" }, { type: "null" }], description: "the cursor of the next page; null on the last page" },
+        },
+      },
+      Task: {
+        type: "object",
+        required: ["model", "task", "augmentations", "demonstrations"],
+        additionalProperties: false,
+        properties: {
+          model: { type: "string" },
+          task: { type: "string" },
+          augmentations: { type: "integer", minimum: 1 },
+          demonstrations: { type: "boolean" },
+          train: { type: "array", items: { type: "object", required: ["input", "output"], additionalProperties: false, properties: { input: ref("Grid"), output: ref("Grid") } } },
+          test: { type: "array", minItems: 1, items: { type: "object", required: ["input"], additionalProperties: false, properties: { input: ref("Grid"), output: ref("Grid") } } },
+        },
+      },
+      Grid: { type: "array", minItems: 1, maxItems: 30, items: { type: "array", minItems: 1, maxItems: 30, items: { type: "integer", minimum: 0, maximum: 9 } }, description: "ARC colours 0-9, rows of equal length" },
       ArcRequest: {
         description: "for a model whose task is arc: one task, or several as puzzles",
         oneOf: [

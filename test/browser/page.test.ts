@@ -8,11 +8,13 @@ import { join, resolve } from "node:path";
 import { type BrowserContext, type Page, type Response as PageResponse, chromium } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { createTestHarness } from "wrangler";
+import { packFiles } from "../../src/engine/pack.ts";
 
 const ROOT = resolve(import.meta.dirname, "../..");
 const ARTIFACTS = join(ROOT, "test/browser/artifacts");
 const CHROMIUM = process.env.CHROMIUM ?? "/usr/bin/chromium";
 const FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"];
+const arcPuzzles: Record<string, { train: { input: number[][]; output: number[][] }[]; test: { input: number[][]; output: number[][] }[] }> = JSON.parse(readFileSync(join(ROOT, "weights/arc-parity/test_puzzles.json"), "utf8"));
 const EULER_01 = "003020600900305001001806400008102900700000008006708200002609500800203009005010300";
 
 const harness = createTestHarness({ workers: [{ configPath: join(ROOT, "wrangler.toml") }] });
@@ -29,8 +31,14 @@ async function seedShippedPacks(bucket: { put(key: string, value: string | Uint8
     const dir = join(ROOT, "weights", entry.name);
     const manifest = JSON.parse(readFileSync(join(dir, "model.json"), "utf8"));
     await bucket.put(`models/${entry.name}/model.json`, JSON.stringify(manifest));
-    await bucket.put(`models/${entry.name}/${manifest.weights.file}`, new Uint8Array(readFileSync(join(dir, manifest.weights.file))));
+    for (const file of packFiles(manifest)) await bucket.put(`models/${entry.name}/${file}`, new Uint8Array(readFileSync(join(dir, file))));
   }
+}
+
+/** The API's own JSON answer for an ARC task, to compare the page against. */
+async function apiArc(body: unknown): Promise<{ status: number; body: any }> {
+  const res = await fetch(`${base}/v1/models/arc-parity/solve`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+  return { status: res.status, body: await res.json() };
 }
 
 /** The API's own JSON answer for one puzzle, to compare the page against. */
@@ -99,6 +107,7 @@ describe("the playground page", () => {
     const options = await page.$$eval("#model option", (os) => os.map((o) => ({ text: o.textContent, disabled: (o as HTMLOptionElement).disabled })));
     expect(options).toContainEqual({ text: "sudoku", disabled: false });
     expect(options).toContainEqual({ text: "maze", disabled: false });
+    expect(options).toContainEqual({ text: "arc-parity", disabled: false });
     expect(options).toContainEqual({ text: "tokens-parity (no view for task tokens)", disabled: true });
     expect(await page.inputValue("#model")).not.toBe("");
     expect(await page.textContent("#model-info")).toMatch(/task sudoku/);
@@ -171,6 +180,71 @@ describe("the playground page", () => {
     expect(await outcome("steps")).toBe(String(adaptive.body.result.steps));
     expect(await page.$$eval("#history span", (bars) => bars.length)).toBe(adaptive.body.result.steps);
     expect(await readBoard()).toBe(adaptive.body.result.solution);
+    // "checked": stop at the first answer that passes the Sudoku check
+    expect(await page.$eval("#halt option[value=checked]", (o) => (o as HTMLOptionElement).disabled)).toBe(false);
+    await page.selectOption("#halt", "checked");
+    await page.click("#solve");
+    await page.waitForSelector("body[data-state=done]");
+    const checked = await apiSolve("sudoku", EULER_01, { halt: "checked" });
+    expect(checked.body.result.stopped).toBe("solved");
+    expect(await outcome("steps")).toBe(String(checked.body.result.steps));
+    expect(await page.$$eval("#history span", (bars) => bars.length)).toBe(checked.body.result.steps);
+    expect(await readBoard()).toBe(checked.body.result.solution);
+    expect(await outcome("solved")).toBe("yes");
+  });
+
+  test("ARC: picks a task, shows its demonstrations, solves it over SSE with the vote per step, and ends on the API's attempts", async () => {
+    consoleErrors = [];
+    await openPage();
+    await choose("model", "arc-parity");
+    await page.waitForSelector("body[data-state=idle] .demos[data-task]");
+    expect(await page.$eval("#halt option[value=checked]", (o) => (o as HTMLOptionElement).disabled)).toBe(true); // ARC has no answer check
+    const task = "1a2e2828";
+    const puzzle = arcPuzzles[task];
+    await page.selectOption("#task-input select", { label: `${task} (9 augmentations)` });
+    await page.waitForSelector(`.demos[data-task="${task}"]`);
+    // The demonstrations: every train pair's input and output, cell for cell, in the ARC colours.
+    expect(await page.$$eval(".demos .pair figure", (f) => f.length)).toBe(2 * puzzle.train.length);
+    const pairs = await page.$$eval(".demos .pair .grid", (grids) => grids.map((g) => [...g.children].map((c) => Number(c.textContent))));
+    expect(pairs).toEqual(puzzle.train.flatMap((p) => [p.input.flat(), p.output.flat()]));
+    const blue = await page.$eval(".demos .grid span.k1", (c) => getComputedStyle(c).backgroundColor);
+    expect(blue).toBe("rgb(0, 116, 217)");
+    expect(await page.$$eval(".demos .grid", (g) => g.every((x) => /colours by row: /.test(x.getAttribute("aria-label") ?? "")))).toBe(true);
+
+    await page.getByLabel(/^Augmentations/).fill("3");
+    await page.fill("#max-steps", "2");
+    await choose("delay", "none (as fast as it computes)");
+    // At every step the page shows, record the counter and the vote it shows with it.
+    await page.evaluate(() => {
+      const seen: { step: string; votes: number[] }[] = ((window as any).arcSeen = []);
+      new MutationObserver(() =>
+        seen.push({ step: document.getElementById("step")!.textContent!, votes: [...document.querySelectorAll("#board .vote li")].map((li) => Number(/^(\d+) vote/.exec(li.textContent!)![1])) }),
+      ).observe(document.getElementById("step")!, { childList: true, characterData: true, subtree: true });
+    });
+    await page.click("#solve");
+    await page.waitForSelector("body[data-state=done]", { timeout: 120_000 });
+    const seen: { step: string; votes: number[] }[] = await page.evaluate(() => (window as any).arcSeen);
+    // 3 augmented inputs in slices of 2 (one network batch at 916 positions): 2 steps of the first slice, then 2 of the second.
+    const steps = seen.filter((s) => !s.step.startsWith("No steps"));
+    expect(steps.slice(0, 4).map((s) => s.step)).toEqual(["Step 1 of 2. Slice 1 of 2 of the augmented inputs.", "Step 2 of 2. Slice 1 of 2 of the augmented inputs.", "Step 1 of 2. Slice 2 of 2 of the augmented inputs.", "Step 2 of 2. Slice 2 of 2 of the augmented inputs."]);
+    expect(steps.slice(0, 4).map((s) => s.votes.reduce((a, b) => a + b, 0))).toEqual([2, 2, 3, 3]); // the vote grows with each slice
+    const api = await apiArc({ task, test: puzzle.test.map((t) => ({ input: t.input })), augmentations: 3, max_steps: 2, halt: "fixed" });
+    expect(api.status).toBe(200);
+    const shown = (caption: string) => page.$$eval(`#board figure`, (figs, c) => figs.filter((f) => f.querySelector("figcaption")!.textContent!.startsWith(c)).map((f) => { const g = f.querySelector(".grid")!; const cols = Number((g as HTMLElement).style.getPropertyValue("--cols")); const cells = [...g.children].map((x) => Number(x.textContent)); return Array.from({ length: cells.length / cols }, (_, r) => cells.slice(r * cols, (r + 1) * cols)); }), caption);
+    const result = api.body.result;
+    expect(await shown("attempt 1")).toEqual(result.tests.map((t: any) => t.attempt_1));
+    expect(await shown("attempt 2")).toEqual(result.tests.map((t: any) => t.attempt_2));
+    expect(await shown("expected output")).toEqual(puzzle.test.map((t) => t.output));
+    expect(await page.$$eval("#board .vote li", (li) => li.map((x) => Number(/^(\d+) vote/.exec(x.textContent!)![1])))).toEqual(result.tests[0].candidates.map((c: any) => c.votes));
+    const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
+    const hits = result.tests.filter((t: any, i: number) => same(t.attempt_1, puzzle.test[i].output) || same(t.attempt_2, puzzle.test[i].output)).length;
+    expect(await outcome("pass2")).toBe(`${hits} of ${puzzle.test.length} test input${puzzle.test.length > 1 ? "s" : ""} (attempt 1 or 2 matches the expected output)`);
+    expect(await outcome("augmentations")).toBe("3 (3 augmented inputs voted)");
+    expect(await outcome("steps")).toBe("2");
+    measured.arc_click_to_final_step_ms = Number((await outcome("click-to-final"))!.replace(" ms", ""));
+    await page.screenshot({ path: join(ARTIFACTS, "arc.png"), fullPage: true });
+    await page.locator("section[aria-labelledby=run-heading]").screenshot({ path: join(ARTIFACTS, "arc-panel.png") }); // docs/playground-arc.png
+    expect(consoleErrors).toEqual([]);
   });
 
   test("solves a maze and ends on the API's answer", async () => {
@@ -225,6 +299,10 @@ describe("the playground page", () => {
     await page.setViewportSize({ width: 375, height: 740 });
     await openPage();
     await page.screenshot({ path: join(ARTIFACTS, "phone.png"), fullPage: true });
+    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(375);
+    await choose("model", "arc-parity"); // demonstrations and grids wrap too
+    await page.waitForSelector("body[data-state=idle] .demos[data-task]");
+    await page.screenshot({ path: join(ARTIFACTS, "phone-arc.png"), fullPage: true });
     expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(375);
     await page.setViewportSize({ width: 1100, height: 900 });
   });

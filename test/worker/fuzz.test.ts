@@ -10,7 +10,7 @@ import { beforeAll, describe, expect, test } from "vitest";
 import { ERROR_CODES } from "../../src/worker/openapi.ts";
 import type { WorkerEnv } from "../../src/worker/index.ts";
 import { callWith, solvePath, text } from "./http.ts";
-import { seedPacks } from "./packs.ts";
+import { ARC_PACK, seedArcPack, seedPacks } from "./packs.ts";
 
 const TOKEN = "fuzz-token-0123456789";
 const fuzzEnv = { ...env, MAX_BUDGET_STEPS: 4, MAX_BODY_BYTES: 65536, MAX_PUZZLES: 8 } as WorkerEnv;
@@ -103,6 +103,7 @@ async function probe(): Promise<unknown> {
 let baseline: unknown;
 beforeAll(async () => {
   await seedPacks();
+  await seedArcPack(); // for the task routes (not solved here: ARC work is costly)
   baseline = await probe();
 });
 
@@ -128,10 +129,16 @@ describe("fuzz: every answer is documented, no 5xx, the Worker keeps answering t
   });
 
   test("routes and methods: traversal and odd names", async () => {
-    const segment = fc.oneof(fc.constantFrom(...MODELS, "..", "%2e%2e", "..%2F..%2Fetc", "%00", "%E0%A4%A", "models", "solve", "v1", "", "a".repeat(300), "%F0%9F%98%80", "CON"), fc.string({ maxLength: 20 }).map(encodeURIComponent));
+    const segment = fc.oneof(fc.constantFrom(...MODELS, ARC_PACK, "..", "%2e%2e", "..%2F..%2Fetc", "%00", "%E0%A4%A", "models", "solve", "tasks", "1a2e2828", "__proto__", "v1", "", "a".repeat(300), "%F0%9F%98%80", "CON"), fc.string({ maxLength: 20 }).map(encodeURIComponent));
+    const query = fc.oneof(
+      fc.constant(""),
+      fc.tuple(fc.constantFrom("limit", "cursor", "page", "", "limit[]"), fc.oneof(fc.constantFrom("0", "1", "5", "1000", "1001", "-1", "2.5", "", "zzzz", "%FF", "1a2e2828"), fc.string({ maxLength: 20 }).map(encodeURIComponent)), fc.boolean())
+        .map(([k, v, twice]) => `?${k}=${v}${twice ? `&${k}=${v}` : ""}`),
+    );
     const path = fc.oneof(
       fc.array(segment, { maxLength: 5 }).map((s) => `/v1/models/${s.join("/")}`),
-      fc.tuple(segment, fc.constantFrom("", "/solve", "/solve/", "//solve")).map(([n, tail]) => `/v1/models/${n}${tail}`),
+      fc.tuple(segment, fc.constantFrom("", "/solve", "/solve/", "//solve", "/tasks", "/tasks/", "/tasks/1a2e2828", "/tasks/00000000")).map(([n, tail]) => `/v1/models/${n}${tail}`),
+      fc.tuple(fc.constantFrom(ARC_PACK, "sudoku-parity"), fc.oneof(fc.constant(""), segment.map((t) => `/${t}`)), query).map(([n, task, q]) => `/v1/models/${n}/tasks${task}${q}`),
       fc.constantFrom("/", "/v1", "/v1/", "/v1/health", "/openapi.json", "/v1/models", "/../v1/models", "/v1/jobs"),
     );
     const method = fc.constantFrom("GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS");

@@ -85,6 +85,11 @@ const ERROR_RECIPES: Record<string, () => Promise<Response>> = {
   },
 };
 
+/** For a code documented at more than one status, a real request for each status but the one ERROR_RECIPES gives. */
+const STATUS_RECIPES: Record<string, () => Promise<Response>> = {
+  "404 unknown_task": () => call(`/v1/models/${ARC_PACK}/tasks/00000000`),
+};
+
 /** Successful answers of each documented operation. */
 const OK_RECIPES: Record<string, () => Promise<Response>> = {
   "GET /openapi.json": () => call("/openapi.json"),
@@ -92,6 +97,8 @@ const OK_RECIPES: Record<string, () => Promise<Response>> = {
   "GET /v1/models": () => call("/v1/models"),
   "GET /v1/models/{name}": () => call("/v1/models/sudoku-parity"),
   "POST /v1/models/{name}/solve": () => solveJson({ puzzles: [PUZZLE], max_steps: 2, halt: "checked" }),
+  "GET /v1/models/{name}/tasks": () => call(`/v1/models/${ARC_PACK}/tasks?limit=5`),
+  "GET /v1/models/{name}/tasks/{task}": () => call(`/v1/models/${ARC_PACK}/tasks/1a2e2828`),
   "POST /v1/jobs": () => submitJob(),
   "GET /v1/jobs/{id}": async () => call(`/v1/jobs/${await jobId()}`),
   "GET /v1/jobs/{id}/{part}": async () => call(`/v1/jobs/${await jobId()}/results`),
@@ -141,9 +148,11 @@ describe("/openapi.json", () => {
 
   test("every documented error code comes from a real request, with the documented status and schema", async () => {
     const codes = Object.entries(ERROR_CODES).flatMap(([status, list]) => list.map((code) => ({ status: Number(status), code })));
-    expect(Object.keys(ERROR_RECIPES).sort()).toEqual(codes.map((c) => c.code).sort());
+    expect(Object.keys(ERROR_RECIPES).sort()).toEqual([...new Set(codes.map((c) => c.code))].sort());
+    const twice = codes.filter((c) => codes.filter((d) => d.code === c.code).length > 1);
+    expect(Object.keys(STATUS_RECIPES).sort()).toEqual(twice.filter((c) => c.status !== 422).map((c) => `${c.status} ${c.code}`).sort());
     for (const { status, code } of codes) {
-      const r = await ERROR_RECIPES[code]();
+      const r = await (STATUS_RECIPES[`${status} ${code}`] ?? ERROR_RECIPES[code])();
       const body = await text(r);
       if (code === "budget_exhausted") {
         // an NDJSON answer is 200; the code arrives on the line it concerns
@@ -165,6 +174,8 @@ describe("/openapi.json", () => {
       "GET /v1/models": new Set([200, 401, 429, 503]),
       "GET /v1/models/{name}": new Set([200, 404, 401, 429, 503]),
       "POST /v1/models/{name}/solve": new Set([200, 400, 404, 406, 413, 415, 422, 401, 429, 503]),
+      "GET /v1/models/{name}/tasks": new Set([200, 400, 404, 401, 429, 503]),
+      "GET /v1/models/{name}/tasks/{task}": new Set([200, 404, 401, 429, 503]),
     };
     for (const [op, statuses] of Object.entries(seen)) {
       const [method, path] = op.split(" ");
@@ -176,6 +187,12 @@ describe("/openapi.json", () => {
     for (const code of ["malformed_json", "not_acceptable", "body_too_large", "unsupported_media_type", "bad_puzzle", "unknown_task", "model_unavailable"]) {
       await conforms(await ERROR_RECIPES[code](), "POST", "/v1/models/{name}/solve");
     }
+    await conforms(await call(`/v1/models/${ARC_PACK}/tasks?limit=0`), "GET", "/v1/models/{name}/tasks");
+    await conforms(await call("/v1/models/sudoku-parity/tasks"), "GET", "/v1/models/{name}/tasks");
+    await conforms(await STATUS_RECIPES["404 unknown_task"](), "GET", "/v1/models/{name}/tasks/{task}");
+    await conforms(await call("/v1/models/nope/tasks/1a2e2828"), "GET", "/v1/models/{name}/tasks/{task}");
+    await seedArcPack("arc-bad-puzzles", { "test_puzzles.json": "{}" });
+    await conforms(await call("/v1/models/arc-bad-puzzles/tasks/1a2e2828"), "GET", "/v1/models/{name}/tasks/{task}");
     await conforms(await ERROR_RECIPES.unauthorized(), "GET", "/v1/models");
     await conforms(await ERROR_RECIPES.unhealthy(), "GET", "/v1/health");
   });

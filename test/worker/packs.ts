@@ -47,18 +47,19 @@ export async function seedPacks(): Promise<void> {
   for (const [name, p] of Object.entries(PACKS)) await putPack(name, p.manifest, p.weights);
 }
 
-// The ARC reference pack: trunk, puzzle table, identifiers and task index, as separate objects.
+// The ARC reference pack: trunk, puzzle table, identifiers, task index and puzzles file, as separate objects.
 import arcWeights from "../../weights/arc-parity/model.safetensors";
 import arcManifest from "../../weights/arc-parity/model.json";
 import arcTable from "../../weights/arc-parity/puzzle_emb.bin";
 import arcIdentifiers from "../../weights/arc-parity/identifiers.txt?raw";
 import arcIndex from "../../weights/arc-parity/tasks.json?raw";
+import arcPuzzles from "../../weights/arc-parity/test_puzzles.json?raw";
 
 export const ARC_PACK = "arc-parity";
 
 export async function seedArcPack(name = ARC_PACK, overrides: Record<string, Uint8Array | string> = {}): Promise<void> {
   await putPack(name, arcManifest, arcWeights);
-  const objects: Record<string, Uint8Array | ArrayBuffer | string> = { "puzzle_emb.bin": arcTable, "identifiers.txt": arcIdentifiers, "tasks.json": arcIndex, ...overrides };
+  const objects: Record<string, Uint8Array | ArrayBuffer | string> = { "puzzle_emb.bin": arcTable, "identifiers.txt": arcIdentifiers, "tasks.json": arcIndex, "test_puzzles.json": arcPuzzles, ...overrides };
   for (const [file, body] of Object.entries(objects)) await env.MODELS.put(`models/${name}/${file}`, body);
 }
 

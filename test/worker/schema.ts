@@ -1,6 +1,6 @@
 // A JSON Schema checker for the subset the OpenAPI description uses (type,
 // enum, properties, required, additionalProperties, items, oneOf, allOf,
-// $ref, minimum, maximum, maxLength, minItems, pattern). Ajv cannot run in
+// $ref, minimum, maximum, maxLength, minItems, maxItems, pattern). Ajv cannot run in
 // workerd: it compiles validators with new Function, which workerd forbids.
 type Schema = Record<string, unknown>;
 
@@ -26,6 +26,7 @@ export function validate(value: unknown, schema: Schema, root: Schema, path = "$
   }
   if (Array.isArray(value)) {
     if (typeof schema.minItems === "number" && value.length < schema.minItems) errors.push(`${path}: fewer than ${schema.minItems} items`);
+    if (typeof schema.maxItems === "number" && value.length > schema.maxItems) errors.push(`${path}: more than ${schema.maxItems} items`);
     if (schema.items) value.forEach((v, i) => errors.push(...validate(v, schema.items as Schema, root, `${path}[${i}]`)));
   }
   if (t === "object") {

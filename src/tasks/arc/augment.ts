@@ -1,7 +1,9 @@
-// The ARC augmentations of the official builder: a colour permutation that
+// The ARC augmentations of the official builders: a colour permutation that
 // keeps 0, then one of the 8 dihedral transforms (dataset/common.py ids), named
-// "<task>|||t<k>|||<perm>" where perm[c] is the new colour of c. The evaluator
-// maps a prediction back with the inverse transform, then the inverse permutation.
+// "<task>|||t<k>|||<perm>" by TRM's builder and "<task>_t<k>_<perm>" by HRM's
+// (sapientinc/HRM dataset/build_arc_dataset.py), where perm[c] is the new colour
+// of c. The evaluator maps a prediction back with the inverse transform, then the
+// inverse permutation.
 import { TrmError } from "../../errors.ts";
 import type { Grid } from "./grid.ts";
 
@@ -48,9 +50,16 @@ function recolour(g: Grid, map: Uint8Array): Grid {
 
 const IDENTITY_PERM = Uint8Array.from({ length: 10 }, (_, i) => i);
 
+// HRM's name of an augmentation; its arc_eval.ipynb reads the last two "_" fields.
+const HRM_AUGMENTATION = /^(.+)_t([0-7])_(0[1-9]{9})$/;
+
 /** Parses an identifier as the official inverse_aug does: a plain task id is the identity. */
 export function parseAugmentation(name: string): Augmentation {
-  if (!name.includes(SEPARATOR)) return { task: name, transform: 0, perm: IDENTITY_PERM };
+  if (!name.includes(SEPARATOR)) {
+    const hrm = HRM_AUGMENTATION.exec(name);
+    if (hrm && new Set(hrm[3]).size === 10) return { task: hrm[1], transform: Number(hrm[2]), perm: Uint8Array.from(hrm[3], Number) };
+    return { task: name, transform: 0, perm: IDENTITY_PERM };
+  }
   const parts = name.split(SEPARATOR);
   const [t, perm] = parts.slice(-2);
   const bad = (why: string): never => {

@@ -30,6 +30,33 @@ export function parseTasksFile(json: unknown, path: string, solutions?: unknown)
   return tasks;
 }
 
+export interface ArcPuzzle {
+  train: { input: number[][]; output: number[][] }[];
+  test: { input: number[][]; output?: number[][] }[];
+}
+
+/**
+ * A pack's puzzles file (test_puzzles.json of the official builder, shipped
+ * for GET /v1/models/:name/tasks/:task): every task's train pairs and test
+ * inputs checked as ARC grids, with only those fields kept. `trm convert
+ * --puzzles` and the Worker both check it here.
+ */
+export function parsePuzzlesFile(json: unknown, path: string): Map<string, ArcPuzzle> {
+  if (!json || typeof json !== "object" || Array.isArray(json)) throw new TrmError("bad_input", `${path} must map task ids to {"train": [...], "test": [...]}`);
+  const pair = (x: unknown, where: string, needsOutput: boolean) => {
+    const { input, output } = (x ?? {}) as { input?: unknown; output?: unknown };
+    parseGrid(input, `${where}.input`);
+    if (output !== undefined || needsOutput) parseGrid(output, `${where}.output`);
+    return (output === undefined ? { input } : { input, output }) as { input: number[][]; output: number[][] };
+  };
+  return new Map(
+    Object.entries(json).map(([task, p]: [string, { train?: unknown; test?: unknown }]) => {
+      if (!p || typeof p !== "object" || !Array.isArray(p.train) || !Array.isArray(p.test) || p.test.length === 0) throw new TrmError("bad_input", `${path}: task ${task.slice(0, 64)} is not {"train": [...], "test": [...]}`);
+      return [task, { train: p.train.map((x, i) => pair(x, `${task}.train[${i}]`, true)), test: p.test.map((x, i) => pair(x, `${task}.test[${i}]`, false)) }];
+    }),
+  );
+}
+
 /** Floats as Python's json.dump prints them (1.0, 0.25, 5e-05), so reports compare with the official result.json. */
 function pythonFloat(x: number): string {
   if (Number.isInteger(x)) return x.toFixed(1);

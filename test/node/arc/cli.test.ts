@@ -10,7 +10,8 @@ import { SHARED, trm } from "../helpers.ts";
 
 const ARC = join(SHARED, "golden/arc");
 const tmp = mkdtempSync(join(tmpdir(), "trm-arc-"));
-const pack = join(tmp, "pack");
+// A folder whose parent does not exist yet, as `--out packs/arc1` in a fresh checkout (README).
+const pack = join(tmp, "packs", "arc1");
 
 describe("trm convert --identifiers + trm arc on the shared ARC reference", () => {
   it("converts the official checkpoint with its identifiers into a pack with a task index", async () => {

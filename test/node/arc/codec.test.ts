@@ -34,6 +34,17 @@ describe("ARC encoding as dataset/build_arc_dataset.py", () => {
     for (const name of identifiers.slice(1)) expect(augmentationName(parseAugmentation(name))).toBe(name);
   });
 
+  it("reads HRM's builder names (<task>_t<k>_<perm>) as the same augmentations", () => {
+    for (const name of identifiers.slice(1)) {
+      const trmAug = parseAugmentation(name);
+      const hrmName = name.includes("|||") ? `${trmAug.task}_t${trmAug.transform}_${trmAug.perm.join("")}` : name;
+      expect(parseAugmentation(hrmName)).toEqual(trmAug);
+    }
+    // other names with underscores stay plain tasks (ConceptARC-style ids), as do non-permutations
+    expect(parseAugmentation("AboveBelow_1")).toMatchObject({ task: "AboveBelow_1", transform: 0 });
+    expect(parseAugmentation("007bbfd7_t3_0112345678")).toMatchObject({ task: "007bbfd7_t3_0112345678", transform: 0 });
+  });
+
   it("rejects malformed grids with the grid and cell named", () => {
     expect(() => parseGrid([[1, 2], [3]], "test[0].input")).toThrow(/test\[0\]\.input\[1\] has 1 cells/);
     expect(() => parseGrid([[1, 10]], "g")).toThrow(/g\[0\]\[1\] = 10 is not a colour/);
