@@ -37,12 +37,25 @@ async function waitFor(what: () => boolean, ms: number, describe: () => string):
 
 const listening = (port: number) => fetch(`http://127.0.0.1:${port}/`).then(() => true, () => false);
 
+/** Whether nothing answers on the port any more, within 10 s. */
+async function freed(port: number): Promise<boolean> {
+  for (let i = 0; i < 50; i++) {
+    if (!(await listening(port))) return true;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  return false;
+}
+
+function varsFile(text: string): string {
+  const path = join(mkdtempSync(join(tmpdir(), "trm-start-")), "dev.vars");
+  writeFileSync(path, text);
+  return path;
+}
+
 describe("npm start", () => {
   test("with API_TOKEN it probes and shows the example with the token; SIGTERM leaves nothing behind", async () => {
     const port = await freePort();
-    const vars = join(mkdtempSync(join(tmpdir(), "trm-start-")), "dev.vars");
-    writeFileSync(vars, 'API_TOKEN="start-test-token"\n');
-    const run = start({ PORT: String(port), TRM_DEV_VARS: vars });
+    const run = start({ PORT: String(port), TRM_DEV_VARS: varsFile('API_TOKEN="start-test-token"\n') });
     await waitFor(() => run.output().includes("Ctrl-C stops the Worker."), 150_000, run.output);
     const out = run.output();
     expect(out).toContain("API_TOKEN is set");
@@ -52,12 +65,20 @@ describe("npm start", () => {
     expect((await fetch(`http://127.0.0.1:${port}/v1/models`)).status).toBe(401); // the token really is in force
     run.child.kill("SIGTERM");
     expect(await run.exited).toBe(143);
-    let free = false;
-    for (let i = 0; i < 50 && !free; i++) {
-      free = !(await listening(port));
-      if (!free) await new Promise((r) => setTimeout(r, 200));
+    expect(await freed(port), "wrangler dev still answers on the port after npm start ended").toBe(true);
+  }, 200_000);
+
+  test("a Worker that never gets ready: the reason, exit 1, and nothing left on the port", async () => {
+    const port = await freePort();
+    const run = start({ PORT: String(port), TRM_DEV_VARS: varsFile('API_TOKEN="start-test-token"\nMAX_PUZZLES="lots"\n') });
+    try {
+      const code = await Promise.race([run.exited, new Promise((r) => setTimeout(() => r("still running"), 170_000))]);
+      expect.soft(code, run.output()).toBe(1);
+      expect.soft(run.output()).toMatch(/the Worker is misconfigured: .*MAX_PUZZLES/);
+      expect(await freed(port), "wrangler dev still answers on the port after npm start ended").toBe(true);
+    } finally {
+      run.child.kill("SIGTERM");
     }
-    expect(free, "wrangler dev still answers on the port after npm start ended").toBe(true);
   }, 200_000);
 
   test("a busy port is reported by name, and nothing is started", async () => {

@@ -45,12 +45,16 @@ describe("trained models through the Worker", () => {
     expect(r.results[0].check.valid).toBe(true);
   });
 
-  test("sudoku: held-out 36-clue puzzles", async () => {
+  test("sudoku: held-out 36-clue puzzles; checked halting solves as many in fewer steps", async () => {
     const random = new Random(777_101);
     const puzzles = Array.from({ length: 16 }, () => sudokuString(generateSudoku(random, 36).puzzle));
     const r = await solve("sudoku", { puzzles });
     expect(r.results).toHaveLength(16);
     expect(valid(r)).toBeGreaterThanOrEqual(SUDOKU_WORKER_FLOOR);
+    // "checked" stops a puzzle at its first valid answer (these puzzles have one answer each).
+    const checked = await solve("sudoku", { puzzles, halt: "checked" });
+    expect(valid(checked)).toBeGreaterThanOrEqual(valid(r));
+    expect(checked.results.reduce((sum, x) => sum + x.steps, 0) / 16).toBeLessThan(16);
   });
 
   test("sudoku-int8 (the same checkpoint, int8 linear layers): the same held-out puzzles", async () => {
