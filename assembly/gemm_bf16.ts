@@ -21,8 +21,14 @@ import { KC, MR, PANEL, gemm, swiglu_rows, tile_rows_4x8 } from "./gemm";
 
 // Rows of A per block: 128 × KC floats of A is 256 KiB (stays in L2).
 const MC: i32 = 128;
-// k per widened SwiGLU chunk: the gate and up pieces are 2 × 256 × 8 floats (16 KiB).
-const SWIGLU_KC: i32 = 256;
+// k per widened SwiGLU chunk: the gate and up pieces (2 × 128 × 8 floats) and
+// the block's gate and up accumulators (2 × MC × 8 floats) fill the same 16 KiB.
+const SWIGLU_KC: i32 = 128;
+// One scratch for both kernels (they never run at once): the (KC, 8) widened
+// panel of gemm_bf16, or the four SwiGLU pieces. Static data is part of the
+// .wasm file (zeros included), so it is kept to this one 16 KiB.
+const SCRATCH_BYTES: i32 = KC * PANEL * 4;
+const scratch = memory.data(SCRATCH_BYTES, 16);
 
 /** Bytes needed for B (k, n) packed in bf16 panels. */
 export function packed_bf16_bytes(k: i32, n: i32): i32 {
@@ -69,7 +75,7 @@ export function gemm_bf16(
   accumulate: bool,
 ): void {
   if (k == 0) return gemm(m, n, 0, a, lda, packed, c, ldc, accumulate);
-  const wide = memory.data(KC * PANEL * 4, 16); // (kc, 8) f32
+  const wide = scratch; // (kc, 8) f32
   const panels = (n + PANEL - 1) / PANEL;
   for (let k0 = 0; k0 < k; k0 += KC) {
     const kc = min(KC, k - k0);
@@ -109,10 +115,11 @@ export function gemm_swiglu_bf16(
   packed: usize,
   out: usize, ldo: i32,
 ): void {
-  const wideGate = memory.data(SWIGLU_KC * PANEL * 4, 16); // (kc, 8) f32
-  const wideUp = memory.data(SWIGLU_KC * PANEL * 4, 16);
-  const gate = memory.data(MC * PANEL * 4, 16); // (MC, 8) accumulators of the block's rows
-  const up = memory.data(MC * PANEL * 4, 16);
+  const piece = <usize>(SWIGLU_KC * PANEL) * 4;
+  const wideGate = scratch; // (kc, 8) f32
+  const wideUp = scratch + piece;
+  const gate = scratch + 2 * piece; // (MC, 8) accumulators of the block's rows
+  const up = gate + <usize>(MC * PANEL) * 4;
   const pairs = (inter + PANEL - 1) / PANEL;
   const panelBytes = <usize>(k * PANEL) * 2;
   for (let p = 0; p < pairs; p++) {

@@ -533,7 +533,7 @@ describe("gemm_swiglu_bf16", () => {
     }
   });
 
-  it("crosses its block of 8 panel pairs, its chunks of 256 of k and its block of 128 rows", () => {
+  it("crosses its block of 8 panel pairs, its chunks of 128 of k and its block of 128 rows", () => {
     const random = randomSource(36);
     for (const [m, inter, k] of [[5, 63, 257], [4, 64, 300], [9, 65, 513], [3, 130, 769], [129, 9, 257], [261, 17, 600], [130, 3, 97]]) checkGemmSwigluBf16(m, inter, k, random);
   });
