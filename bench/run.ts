@@ -34,7 +34,7 @@ import { benchNetwork, type NetworkRun } from "./network.ts";
 import { nodeContention } from "./node-contention.ts";
 import { type PeerEngine, type Runner, onnxruntimeWeb, tfjsWasm, transposed } from "./peers.ts";
 import { randomPuzzles, randomWeights, randomWeightsBf16, seededNormal } from "./random-weights.ts";
-import { type Plan, type Timing, measure, measureRounds, median, plan } from "./timing.ts";
+import { type Plan, type Timing, measure, measureRounds, median, pairedSpeedup, plan } from "./timing.ts";
 import { benchInWorkerd } from "./workerd.ts";
 
 const args = process.argv.slice(2);
@@ -50,7 +50,7 @@ const SECTIONS = new Set((option("--only") ?? "gemm,reference,attention,swiglu,c
 const SHAPES = option("--shapes")?.split(",");
 
 const PLANS = {
-  kernel: QUICK ? plan(100, 3, 30) : plan(300, 7, 120),
+  kernel: QUICK ? plan(100, 3, 30) : plan(300, 11, 100),
   call: QUICK ? plan(100, 3, 30) : plan(500, 7, 150),
   bigCall: QUICK ? plan(1, 2, 0) : plan(1000, 5, 0),
   step: QUICK ? plan(1, 2, 0) : plan(200, 5, 150),
@@ -125,9 +125,9 @@ interface GemmRow {
   int8_gops: number; // gemm_i8 (A quantised per call, included), 2·M·K·N ops, same rounds
   int8_vs_f32: number; // our f32 median time / int8 median time
   bf16_gflops: number; // gemm_bf16 (bf16-resident W, widened a panel at a time), same rounds
-  bf16_vs_f32: number; // our f32 median time / bf16 median time: >= 1 is no slower
+  bf16_vs_f32: number; // f32 time / bf16 time, median over the rounds (pairedSpeedup): >= 1 is no slower
   // gate_up shapes only (N = 2·inter): the fused SwiGLU kernels the network runs them with, in
-  // the network's row chunks; gemm_swiglu f32 median / gemm_swiglu_bf16 median
+  // the network's row chunks; gemm_swiglu time / gemm_swiglu_bf16 time, median over the rounds
   swiglu_bf16_vs_f32: number | null;
   contention: string;
 }
@@ -208,8 +208,8 @@ async function benchGemmShape(s: GemmShape, probe: Probe, peers: PeerEngine[]): 
       cpu_gflops: ourCpu, cpu_peak_gflops: cpuPeak, cpu_fraction_of_peak: ourCpu !== null && cpuPeak ? ourCpu / cpuPeak : null,
       vs_peers: Object.fromEntries(peers.map((p) => [p.name, t[p.name].medianMs / ours.medianMs])),
       int8_gops: gflops(flop, t.int8.medianMs), int8_vs_f32: ours.medianMs / t.int8.medianMs,
-      bf16_gflops: gflops(flop, t.bf16.medianMs), bf16_vs_f32: ours.medianMs / t.bf16.medianMs,
-      swiglu_bf16_vs_f32: t.swiglu ? t.swiglu.medianMs / t.swigluBf16.medianMs : null,
+      bf16_gflops: gflops(flop, t.bf16.medianMs), bf16_vs_f32: pairedSpeedup(ours, t.bf16),
+      swiglu_bf16_vs_f32: t.swiglu ? pairedSpeedup(t.swiglu, t.swigluBf16) : null,
       contention: contentionOf(ours),
     },
     peerRows: peers.map((p) => ({ engine: p.name, name: s.name, batch: s.batch, m: s.m, k: s.k, n: s.n, ms: t[p.name].medianMs, gflops: gflops(flop, t[p.name].medianMs), cpu_gflops: cpuGflops(flop, t[p.name]) })),
@@ -604,7 +604,7 @@ async function main(): Promise<void> {
     ]),
   );
   table(
-    "bf16-resident GEMM (gemm_bf16: W stored as bf16, widened to f32 a panel at a time; half the weight memory and reads), same rounds as the f32 GEMM above; gate_up shapes also through the fused SwiGLU kernels (gemm_swiglu_bf16 ÷ gemm_swiglu, in the row chunks the network runs them in)",
+    "bf16-resident GEMM (gemm_bf16: W stored as bf16, widened to f32 a panel at a time; half the weight memory and reads), same rounds as the f32 GEMM above (× = median over the rounds of f32 time / bf16 time in that round); gate_up shapes also through the fused SwiGLU kernels (gemm_swiglu ÷ gemm_swiglu_bf16, in the row chunks the network runs them in)",
     ["shape", "batch", "M×K×N", "bf16 GFLOP/s", "f32 GFLOP/s", "bf16 × vs f32", "SwiGLU bf16 × vs f32"],
     gemm.map((g) => [g.name, String(g.batch), `${g.m}×${g.k}×${g.n}`, fmt(g.bf16_gflops), fmt(g.gflops), fmt(g.bf16_vs_f32, 3), g.swiglu_bf16_vs_f32 === null ? "" : fmt(g.swiglu_bf16_vs_f32, 3)]),
   );

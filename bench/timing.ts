@@ -19,6 +19,7 @@ export interface Timing {
   callsPerSample: number;
   cpuPerWall: number | null; // median over samples (null: not measurable here)
   otherVcpus: number | null; // vCPUs busy with other processes, averaged over the samples (null: not measurable here)
+  sampleMs?: number[]; // measureRounds: per call in each round, in round order (for paired comparisons)
 }
 
 /** Optional CPU accounting around samples (Node: process.cpuUsage and /proc/stat). */
@@ -133,5 +134,18 @@ function combine(samples: Timing[]): Timing {
     callsPerSample: samples[0].callsPerSample,
     cpuPerWall: cpu.length ? median(cpu) : null,
     otherVcpus: other.length ? other.reduce((a, b) => a + b, 0) / other.length : null,
+    sampleMs: samples.map((t) => t.medianMs),
   };
+}
+
+/**
+ * How many times faster `b` is than `a`, from calls measured in the same
+ * rounds: the median over rounds of a's time / b's time in that round. The two
+ * run back to back in each round, so a machine that slows down or speeds up
+ * between rounds (other tenants, frequency) cancels out of each ratio, which
+ * a ratio of the two medians does not do.
+ */
+export function pairedSpeedup(a: Timing, b: Timing): number {
+  const ra = a.sampleMs!, rb = b.sampleMs!;
+  return median(ra.map((ms, i) => ms / rb[i]));
 }
