@@ -50,7 +50,7 @@ const SECTIONS = new Set((option("--only") ?? "gemm,reference,attention,swiglu,c
 const SHAPES = option("--shapes")?.split(",");
 
 const PLANS = {
-  kernel: QUICK ? plan(100, 3, 30) : plan(300, 11, 100),
+  kernel: QUICK ? plan(100, 3, 30) : plan(300, 31, 40),
   call: QUICK ? plan(100, 3, 30) : plan(500, 7, 150),
   bigCall: QUICK ? plan(1, 2, 0) : plan(1000, 5, 0),
   step: QUICK ? plan(1, 2, 0) : plan(200, 5, 150),
