@@ -107,7 +107,9 @@ export async function voteArc(env: JobsEnv, meta: JobMeta, outcomes: SliceOutcom
   for (const o of outcomes) {
     if (o.status !== "done") continue;
     if (!o.task) throw new Error(`job ${meta.id}: slice ${o.slice}'s outcome does not name its task`);
-    slicesOf.set(o.task, [...(slicesOf.get(o.task) ?? []), o.slice]);
+    const slices = slicesOf.get(o.task);
+    if (slices) slices.push(o.slice);
+    else slicesOf.set(o.task, [o.slice]);
   }
   const scorer = new Scorer(tasks);
   const perTask = [];
