@@ -27,9 +27,9 @@ export const router: Router = new Router()
   // an ARC pack's tasks (src/worker/tasks.ts)
   .get("/v1/models/:name/tasks", async ({ env, params, url }) => json(await listTasks(env.MODELS, params.name, url)))
   .get("/v1/models/:name/tasks/:task", async ({ env, params }) => json(await taskInfo(env.MODELS, params.name, params.task)))
-  .post("/v1/models/:name/solve", async ({ request, env, config, params }) => {
+  .post("/v1/models/:name/solve", async ({ request, env, config, params, requestId }) => {
     const model = await getModel(env.MODELS, params.name);
-    return model.manifest.task === "arc" ? solveArc(request, model, env.MODELS, config) : solve(request, model, config);
+    return model.manifest.task === "arc" ? solveArc(request, requestId, model, env.MODELS, config) : solve(request, requestId, model, config);
   })
   // batch jobs (src/worker/jobs/api.ts)
   .post("/v1/jobs", ({ request, env, url }) => jobsRoute(request, env as JobsEnv, url.pathname))

@@ -17,10 +17,10 @@ import { estimateWork } from "../tasks/arc/cost.ts";
 import { type Grid, parseGrid, toArray } from "../tasks/arc/grid.ts";
 import { type ArcOptions, type ArcProgress, augmentationsOption, chooseRows, hCyclesOption, solveArcTask } from "../tasks/arc/solve.ts";
 import { type Candidate, attempts } from "../tasks/arc/vote.ts";
-import { json, parseJson, readBody } from "./http.ts";
+import { parseJson, readBody } from "./http.ts";
 import { modelKey } from "./models.ts";
 import { scheduled } from "./schedule.ts";
-import { type Limits, describeError, shapeOf, sse, stream } from "./solve.ts";
+import { type Limits, describeError, jsonAnswer, shapeOf, sse, stream } from "./solve.ts";
 
 export interface ArcLimits extends Limits {
   cpuBudgetMs: number; // work estimated above this is refused
@@ -159,9 +159,10 @@ async function prepare(ctx: ArcContext, model: LoadedModel, jobs: ArcJob[], limi
 const presentCandidates = (candidates: Candidate[][], top: number) =>
   candidates.map((c) => ({ ...(c.length ? attempts(c) : {}), candidates: c.slice(0, top).map((x) => ({ grid: toArray(x.grid), votes: x.votes, confidence: x.confidence })) }));
 
-async function run(model: LoadedModel, p: Prepared, limits: ArcLimits, signal: AbortSignal, onProgress?: (progress: ArcProgress) => Promise<void>) {
+/** One task's answer; `beat` is awaited before each supervision step (see jsonAnswer). */
+async function run(model: LoadedModel, p: Prepared, limits: ArcLimits, signal: AbortSignal, onProgress?: (progress: ArcProgress) => Promise<void>, beat?: () => Promise<void>) {
   const started = performance.now();
-  const result = await scheduled(limits.maxQueue, (turn) => solveArcTask(model.network, p.task, p.tests, p.rows, { ...p.opts, signal, turn }, onProgress), signal);
+  const result = await scheduled(limits.maxQueue, (turn) => solveArcTask(model.network, p.task, p.tests, p.rows, { ...p.opts, signal, turn: beat ? () => beat().then(turn) : turn }, onProgress), signal);
   return {
     task: p.task,
     tests: presentCandidates(result.candidates, TOP_CANDIDATES),
@@ -176,7 +177,7 @@ async function run(model: LoadedModel, p: Prepared, limits: ArcLimits, signal: A
   };
 }
 
-export async function solveArc(request: Request, model: LoadedModel, bucket: R2Bucket, limits: ArcLimits): Promise<Response> {
+export async function solveArc(request: Request, requestId: string, model: LoadedModel, bucket: R2Bucket, limits: ArcLimits): Promise<Response> {
   const shape = shapeOf(request);
   const ctx = await arcContext(bucket, model);
   const text = await readBody(request, limits.maxBodyBytes);
@@ -220,7 +221,9 @@ export async function solveArc(request: Request, model: LoadedModel, bucket: R2B
       }
     });
   }
-  const results = [];
-  for (const p of prepared) results.push(await run(model, p, limits, request.signal));
-  return json(envelope(results));
+  return jsonAnswer(request, requestId, async (signal, beat) => {
+    const results = [];
+    for (const p of prepared) results.push(await run(model, p, limits, signal, undefined, beat));
+    return envelope(results);
+  });
 }

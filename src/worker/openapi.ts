@@ -156,7 +156,8 @@ export const OPENAPI = {
         },
         responses: {
           200: {
-            description: "the answers",
+            description:
+              "the answers. A JSON answer still being worked on after 1 s is streamed (so that a client that hangs up stops the work): 200 at that point, one space per supervision step, then the answer, uncompressed (Content-Encoding: identity); a failure after it began is an {error} document under the 200",
             content: {
               "application/json": { schema: ref("SolveResponse") },
               "application/x-ndjson": { schema: { type: "string", description: "one {line, result} or {line, error} per input line, in order" } },

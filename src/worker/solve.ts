@@ -1,9 +1,10 @@
 // POST /v1/models/:name/solve in its three shapes:
 //   JSON in, JSON out:      {"puzzle": ...} or {"puzzles": [...]}, optional max_steps / halt / budget_steps
+//                           (streamed when it takes over a second, see jsonAnswer)
 //   NDJSON in, NDJSON out:  one {"puzzle": ...} per line, one result line per input line, in order
 //   JSON in, SSE out:       Accept: text/event-stream, one event per supervision step, then "result"
-// A client that goes away (request.signal, or a cancelled stream) stops the
-// work after the current supervision step.
+// A client that goes away (request.signal, or a write to it that fails) stops
+// the work after the current supervision step.
 import { TrmError } from "../errors.ts";
 import { type EncodedPuzzle, type LoadedModel, type Progress, type Result, type SolveOptions, encodePuzzles, solveEncoded, solveOptions } from "../solver.ts";
 import type { Config } from "./config.ts";
@@ -79,7 +80,7 @@ export function shapeOf(request: Request): { body: "json" | "ndjson"; answer: st
   return { body, answer };
 }
 
-export async function solve(request: Request, model: LoadedModel, config: Limits): Promise<Response> {
+export async function solve(request: Request, requestId: string, model: LoadedModel, config: Limits): Promise<Response> {
   const shape = shapeOf(request);
   if (shape.body === "ndjson") return solveNdjson(request, model, config, shape.answer);
   const { encoded, single, opts } = parseRequest(parseJson(await readBody(request, config.maxBodyBytes)), model, config, true);
@@ -97,8 +98,9 @@ export async function solve(request: Request, model: LoadedModel, config: Limits
       }
     });
   }
-  const results = await scheduled(config.maxQueue, (turn) => solveEncoded(model, encoded, { ...opts, signal: request.signal, turn }), request.signal);
-  return json(envelope(results));
+  return jsonAnswer(request, requestId, async (signal, beat) =>
+    envelope(await scheduled(config.maxQueue, (turn) => solveEncoded(model, encoded, { ...opts, signal, turn: () => beat().then(turn) }), signal)),
+  );
 }
 
 /**
@@ -141,11 +143,11 @@ export function sse(event: string, data: unknown): string {
 }
 
 /**
- * A streamed response fed by `produce`; each `send` waits until the client
- * has taken the chunk. The signal given to `produce` aborts when the client
- * disconnects or cancels the body, so the work stops with it.
+ * A response body written chunk by chunk; each `send` waits until the client
+ * has taken the chunk. `signal` aborts when the client disconnects or cancels
+ * the body, so the work writing it stops with it.
  */
-export function stream(contentType: string, clientSignal: AbortSignal, produce: (send: (chunk: string) => Promise<void>, signal: AbortSignal) => Promise<void>): Response {
+function responseStream(clientSignal: AbortSignal) {
   const gone = new AbortController();
   const signal = AbortSignal.any([clientSignal, gone.signal]);
   const { readable, writable } = new TransformStream<Uint8Array, Uint8Array>();
@@ -155,8 +157,61 @@ export function stream(contentType: string, clientSignal: AbortSignal, produce: 
     if (signal.aborted) throw new TrmError("cancelled", "the client went away", 499);
     await writer.write(encoder.encode(chunk));
   };
-  produce(send, signal)
-    .then(() => writer.close())
-    .catch(() => writer.abort().catch(() => {}));
-  return new Response(readable, { headers: { "content-type": `${contentType}; charset=utf-8`, "cache-control": "no-cache" } });
+  const end = (work: Promise<void>) =>
+    work.then(
+      () => writer.close(),
+      () => writer.abort().catch(() => {}),
+    );
+  return { readable, signal, send, end };
+}
+
+/** A streamed response fed by `produce`, which stops when the client goes (see responseStream). */
+export function stream(contentType: string, clientSignal: AbortSignal, produce: (send: (chunk: string) => Promise<void>, signal: AbortSignal) => Promise<void>): Response {
+  const body = responseStream(clientSignal);
+  body.end(produce(body.send, body.signal));
+  return new Response(body.readable, { headers: { "content-type": `${contentType}; charset=utf-8`, "cache-control": "no-cache" } });
+}
+
+// How long a JSON answer may keep its client waiting with nothing sent. A
+// client that hangs up is noticed by workerd only when the Worker writes to
+// it: locally, request.signal never fires for a response not yet begun (plain
+// workerd 2026-11-02, measured), so without a write the work would go on to
+// the end. Work still running after this is answered as a stream (status 200
+// then, a space before each supervision step, which JSON allows before a
+// value, then the document); shorter work and every refusal, all decided
+// before the first step, get an ordinary response with their own status.
+export const JSON_STREAM_AFTER_MS = 1000;
+
+const late = Symbol("late");
+
+/**
+ * The JSON answer `work` computes. `work` gets the signal to stop on and
+ * `beat`, to await before each supervision step: once the answer is
+ * streamed, it writes a space, so a client that went away stops the work. A
+ * failure after the answer began is the document {"error": ...}.
+ */
+export async function jsonAnswer(request: Request, requestId: string, work: (signal: AbortSignal, beat: () => Promise<void>) => Promise<unknown>): Promise<Response> {
+  const body = responseStream(request.signal);
+  let streaming = false;
+  const done = work(body.signal, () => (streaming ? body.send(" ") : Promise.resolve()));
+  done.catch(() => {}); // handled below, whichever way the answer goes
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const first = await Promise.race([done, new Promise<typeof late>((r) => (timer = setTimeout(() => r(late), JSON_STREAM_AFTER_MS)))]).finally(() => clearTimeout(timer!));
+  if (first !== late) return json(first);
+  streaming = true;
+  body.end(
+    body.send(" ").then(() =>
+      done.then(
+        (answer) => body.send(JSON.stringify(answer)),
+        (e) => {
+          if (body.signal.aborted) throw e;
+          return body.send(JSON.stringify({ error: { ...describeError(e), request_id: requestId } }));
+        },
+      ),
+    ),
+  );
+  // Not compressed: an encoder in front would hold the spaces back, and the
+  // hang-up with them (Cloudflare's front line compresses application/json
+  // for clients that accept it, and the local runtime does as it does).
+  return new Response(body.readable, { headers: { "content-type": "application/json; charset=utf-8", "cache-control": "no-cache, no-transform", "content-encoding": "identity" } });
 }

@@ -5,9 +5,9 @@
 // wall time, so that other jobs on the machine do not move the ratio. Inside
 // vitest's workerd pool (test/worker) an aborted fetch also cancels the
 // request's timers, so only a socket shows what a client's disconnect does.
-// A JSON request aborted a quarter of the way through is not covered: over the
-// harness its work went on (workerd CPU 3.2x alone, measured 2026-12-02), see
-// the verify report; add "json" to the kinds below to reproduce.
+// A JSON answer is noticed only once it streams (src/worker/solve.ts,
+// jsonAnswer): before that change, a JSON request aborted a quarter of the way
+// through went on to the end (workerd CPU 3.2x alone, measured 2026-12-02).
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
@@ -71,7 +71,7 @@ describe("a client that disconnects", () => {
     await r.then((res) => res.body?.cancel()).catch(() => {});
   }
 
-  for (const kind of ["sse", "ndjson"] as const) {
+  for (const kind of ["json", "sse", "ndjson"] as const) {
     test(`${kind}: after three abandoned requests, the next one costs workerd about what it costs alone`, async () => {
       const alone = await one();
       for (let i = 0; i < 3; i++) await abandon(kind, alone.wall);

@@ -6,7 +6,9 @@ import { beforeAll, describe, expect, test } from "vitest";
 import goldenSudoku from "@shared/golden/mlp_t/expected.json";
 import { Random } from "../../src/generate/random.ts";
 import { generateSudoku, sudokuString } from "../../src/generate/sudoku.ts";
+import { TrmError } from "../../src/errors.ts";
 import type { WorkerEnv } from "../../src/worker/index.ts";
+import { JSON_STREAM_AFTER_MS, jsonAnswer } from "../../src/worker/solve.ts";
 import { call, callWith, expectError, post, sleep, solvePath, solving, text, until } from "./http.ts";
 import { PACKS, putPack, seedPacks } from "./packs.ts";
 
@@ -40,7 +42,9 @@ describe("work stops when the client goes", () => {
 
   test("JSON: an aborted request stops within a supervision step", async () => {
     const t0 = performance.now();
-    expect((await request()).status).toBe(200);
+    const first = await request();
+    expect(first.status).toBe(200);
+    await first.text();
     const full = performance.now() - t0; // 16 steps
     const abort = new AbortController();
     const answer = request({ signal: abort.signal }).catch((e: Error) => e.name);
@@ -49,6 +53,33 @@ describe("work stops when the client goes", () => {
     expect(await answer).toBe("AbortError");
     const drained = await until(async () => (await solving()) === 0, full);
     expect(drained).toBeLessThan(full / 4);
+  });
+
+  test("JSON: an answer still being worked on after JSON_STREAM_AFTER_MS streams a space per step, so a hang-up is noticed", async () => {
+    const r = await request();
+    expect(r.status).toBe(200);
+    expect(r.headers.get("content-encoding")).toBe("identity"); // no compressor holding the spaces back
+    const reader = r.body!.getReader();
+    expect(new TextDecoder().decode((await reader.read()).value)).toMatch(/^ +$/);
+    await reader.cancel();
+    await until(async () => (await solving()) === 0, 5_000);
+
+    const whole = await (await request()).text();
+    expect(whole).toMatch(/^ +\{"model"/);
+    expect(JSON.parse(whole).results.map((x: { solution: number[] }) => x.solution)).toEqual(goldenSudoku.steps[15].preds);
+  });
+
+  test("JSON: quick work and refusals keep their status; a failure after the answer began is its {error} document", async () => {
+    const quick = await jsonAnswer(new Request("http://x/"), "id-1", async () => ({ ok: 1 }));
+    expect([quick.status, quick.headers.get("content-encoding"), await quick.json()]).toEqual([200, null, { ok: 1 }]);
+    await expect(jsonAnswer(new Request("http://x/"), "id-2", async () => { throw new TrmError("overloaded", "busy", 503); })).rejects.toMatchObject({ status: 503 });
+    const late = await jsonAnswer(new Request("http://x/"), "id-3", async (_signal, beat) => {
+      await sleep(JSON_STREAM_AFTER_MS + 100);
+      await beat();
+      throw new TrmError("overloaded", "busy", 503);
+    });
+    expect(late.status).toBe(200);
+    expect(JSON.parse(await late.text())).toEqual({ error: { code: "overloaded", message: "busy", request_id: "id-3" } });
   });
 
   test("SSE and NDJSON: a cancelled body stops the work", async () => {
