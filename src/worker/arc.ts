@@ -159,10 +159,10 @@ async function prepare(ctx: ArcContext, model: LoadedModel, jobs: ArcJob[], limi
 const presentCandidates = (candidates: Candidate[][], top: number) =>
   candidates.map((c) => ({ ...(c.length ? attempts(c) : {}), candidates: c.slice(0, top).map((x) => ({ grid: toArray(x.grid), votes: x.votes, confidence: x.confidence })) }));
 
-/** One task's answer; `beat` is awaited before each supervision step (see jsonAnswer). */
-async function run(model: LoadedModel, p: Prepared, limits: ArcLimits, signal: AbortSignal, onProgress?: (progress: ArcProgress) => Promise<void>, beat?: () => Promise<void>) {
+/** One task's answer; `beat` is called before each supervision step (see jsonAnswer). */
+async function run(model: LoadedModel, p: Prepared, limits: ArcLimits, signal: AbortSignal, onProgress?: (progress: ArcProgress) => Promise<void>, beat?: () => void) {
   const started = performance.now();
-  const result = await scheduled(limits.maxQueue, (turn) => solveArcTask(model.network, p.task, p.tests, p.rows, { ...p.opts, signal, turn: beat ? () => beat().then(turn) : turn }, onProgress), signal);
+  const result = await scheduled(limits.maxQueue, (turn) => solveArcTask(model.network, p.task, p.tests, p.rows, { ...p.opts, signal, turn: beat ? () => (beat(), turn()) : turn }, onProgress), signal);
   return {
     task: p.task,
     tests: presentCandidates(result.candidates, TOP_CANDIDATES),

@@ -99,7 +99,7 @@ export async function solve(request: Request, requestId: string, model: LoadedMo
     });
   }
   return jsonAnswer(request, requestId, async (signal, beat) =>
-    envelope(await scheduled(config.maxQueue, (turn) => solveEncoded(model, encoded, { ...opts, signal, turn: () => beat().then(turn) }), signal)),
+    envelope(await scheduled(config.maxQueue, (turn) => solveEncoded(model, encoded, { ...opts, signal, turn: () => (beat(), turn()) }), signal)),
   );
 }
 
@@ -157,12 +157,14 @@ function responseStream(clientSignal: AbortSignal) {
     if (signal.aborted) throw new TrmError("cancelled", "the client went away", 499);
     await writer.write(encoder.encode(chunk));
   };
+  // Writes without waiting for the client to take it; a failed write still aborts `signal`.
+  const push = (chunk: string) => void writer.write(encoder.encode(chunk)).catch(() => {});
   const end = (work: Promise<void>) =>
     work.then(
       () => writer.close(),
       () => writer.abort().catch(() => {}),
     );
-  return { readable, signal, send, end };
+  return { readable, signal, send, push, end };
 }
 
 /** A streamed response fed by `produce`, which stops when the client goes (see responseStream). */
@@ -186,14 +188,15 @@ const late = Symbol("late");
 
 /**
  * The JSON answer `work` computes. `work` gets the signal to stop on and
- * `beat`, to await before each supervision step: once the answer is
- * streamed, it writes a space, so a client that went away stops the work. A
- * failure after the answer began is the document {"error": ...}.
+ * `beat`, to call before each supervision step: once the answer is streamed,
+ * it writes a space, so a client that went away stops the work (the step
+ * does not wait for the client to take that byte). A failure after the
+ * answer began is the document {"error": ...}.
  */
-export async function jsonAnswer(request: Request, requestId: string, work: (signal: AbortSignal, beat: () => Promise<void>) => Promise<unknown>): Promise<Response> {
+export async function jsonAnswer(request: Request, requestId: string, work: (signal: AbortSignal, beat: () => void) => Promise<unknown>): Promise<Response> {
   const body = responseStream(request.signal);
   let streaming = false;
-  const done = work(body.signal, () => (streaming ? body.send(" ") : Promise.resolve()));
+  const done = work(body.signal, () => streaming && body.push(" "));
   done.catch(() => {}); // handled below, whichever way the answer goes
   let timer: ReturnType<typeof setTimeout> | undefined;
   const first = await Promise.race([done, new Promise<typeof late>((r) => (timer = setTimeout(() => r(late), JSON_STREAM_AFTER_MS)))]).finally(() => clearTimeout(timer!));
