@@ -159,8 +159,8 @@ async function prepare(ctx: ArcContext, model: LoadedModel, jobs: ArcJob[], limi
 const presentCandidates = (candidates: Candidate[][], top: number) =>
   candidates.map((c) => ({ ...(c.length ? attempts(c) : {}), candidates: c.slice(0, top).map((x) => ({ grid: toArray(x.grid), votes: x.votes, confidence: x.confidence })) }));
 
-/** One task's answer; `beat` is called before each supervision step (see jsonAnswer). */
-async function run(model: LoadedModel, p: Prepared, limits: ArcLimits, signal: AbortSignal, onProgress?: (progress: ArcProgress) => Promise<void>, beat?: () => void) {
+/** One task's answer; `onProgress` hears of every step, `beat` is called before each (see jsonAnswer). */
+async function run(model: LoadedModel, p: Prepared, limits: ArcLimits, signal: AbortSignal, { onProgress, beat }: { onProgress?: (progress: ArcProgress) => Promise<void>; beat?: () => void } = {}) {
   const started = performance.now();
   const result = await scheduled(limits.maxQueue, (turn) => solveArcTask(model.network, p.task, p.tests, p.rows, { ...p.opts, signal, turn: beat ? () => (beat(), turn()) : turn }, onProgress), signal);
   return {
@@ -209,9 +209,9 @@ export async function solveArc(request: Request, requestId: string, model: Loade
         const results = [];
         for (const [i, p] of prepared.entries()) {
           results.push(
-            await run(model, p, limits, signal, (progress) =>
-              send(sse("step", { index: i, task: p.task, slice: progress.slice, slices: progress.slices, step: progress.step, tests: presentCandidates(progress.candidates, 3) })),
-            ),
+            await run(model, p, limits, signal, {
+              onProgress: (progress) => send(sse("step", { index: i, task: p.task, slice: progress.slice, slices: progress.slices, step: progress.step, tests: presentCandidates(progress.candidates, 3) })),
+            }),
           );
         }
         await send(sse("result", envelope(results)));
@@ -223,7 +223,7 @@ export async function solveArc(request: Request, requestId: string, model: Loade
   }
   return jsonAnswer(request, requestId, async (signal, beat) => {
     const results = [];
-    for (const p of prepared) results.push(await run(model, p, limits, signal, undefined, beat));
+    for (const p of prepared) results.push(await run(model, p, limits, signal, { beat }));
     return envelope(results);
   });
 }
